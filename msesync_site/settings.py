@@ -1,0 +1,150 @@
+"""Django settings for msesync, read from the environment.
+
+Standalone by default (SQLite file, file-system Celery broker: no server needed);
+multi-instance when MYSQL_URL/MYSQL_USER_NAME/MYSQL_PASSWORD and REDIS_URL are set.
+"""
+
+import secrets
+from pathlib import Path
+
+from msesync_site.env import (
+    env_bool,
+    env_float,
+    env_str,
+    mysql_database,
+    sqlite_database,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("MSESYNC_DATA_DIR") or BASE_DIR / "var")
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    """The env's key, else one generated once and kept beside the data (never in git)."""
+    if key := env_str("MSESYNC_SECRET_KEY"):
+        return key
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("MSESYNC_DEBUG", False)
+ALLOWED_HOSTS = env_str("MSESYNC_ALLOWED_HOSTS", "*").split(",")
+CSRF_TRUSTED_ORIGINS = [o for o in env_str("MSESYNC_CSRF_TRUSTED_ORIGINS").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "syncapp",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "msesync_site.urls"
+WSGI_APPLICATION = "msesync_site.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+# --- storage: MySQL only when all three variables are set, as MSE Sync does ---
+MYSQL_URL = env_str("MYSQL_URL")
+MYSQL_USER_NAME = env_str("MYSQL_USER_NAME")
+MYSQL_PASSWORD = env_str("MYSQL_PASSWORD")
+if MYSQL_URL and MYSQL_USER_NAME and MYSQL_PASSWORD:
+    DATABASES = {"default": mysql_database(MYSQL_URL, MYSQL_USER_NAME, MYSQL_PASSWORD)}
+else:
+    DATABASES = {"default": sqlite_database(DATA_DIR / "msesync.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+LOGIN_URL = "/admin/login/"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {"TITLE": "msesync API", "VERSION": "1"}
+
+# --- sync timing ---
+# Full reconcile of everything (recovery), as MSE Sync's MSESYNC_DAEMON_REFRESH_INTERVAL.
+REFRESH_INTERVAL = env_float("MSESYNC_DAEMON_REFRESH_INTERVAL", 60.0)
+# How often each task's services are listed and re-synced (the polling change feed).
+SCAN_INTERVAL = env_float("MSESYNC_SCAN_INTERVAL", 5.0)
+# Lease renewal of what we registered; Nacos marks an HTTP instance unhealthy after 15 s.
+HEARTBEAT_INTERVAL = env_float("MSESYNC_HEARTBEAT_INTERVAL", 5.0)
+
+# --- Celery: Redis when REDIS_URL is set, else a file-system broker needing no server ---
+REDIS_URL = env_str("REDIS_URL")
+BROKER_DIR = DATA_DIR / "broker"
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
+else:
+    BROKER_DIR.mkdir(exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR),
+        "data_folder_out": str(BROKER_DIR),
+    }
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True  # a job whose worker dies is delivered again
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "scan": {"task": "workers.tasks.scan_all", "schedule": SCAN_INTERVAL},
+    "refresh": {"task": "workers.tasks.refresh_all", "schedule": REFRESH_INTERVAL},
+    "heartbeat": {
+        "task": "workers.tasks.renew_all_leases",
+        "schedule": HEARTBEAT_INTERVAL,
+    },
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("MSESYNC_LOG_LEVEL", "INFO")},
+    "loggers": {"urllib3": {"level": "WARNING"}, "kazoo": {"level": "WARNING"}},
+}

@@ -1,0 +1,1 @@
+"""msesync's Django app: models, admin, API, registries and the sync engine."""

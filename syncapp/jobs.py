@@ -1,0 +1,225 @@
+"""The domain side of the Celery jobs: scan a task, sync a service, renew leases.
+
+Workers call these with row ids; each function loads what it needs and records the
+outcome (counts, timestamps, last error) on the rows, so the UI can show why.
+"""
+
+import logging
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+from celery import current_app
+from django.db.models import Q
+from django.utils import timezone
+
+from syncapp.connections import registry_for
+from syncapp.engine import Direction, sync_one_service
+from syncapp.engine.naming import dest_service_key
+from syncapp.models import Cluster, ServiceSync, SyncTask
+from syncapp.registries.base import Instance, RegistryError, ServiceKey
+
+log = logging.getLogger(__name__)
+RENEW_THREADS = 16
+
+
+def ways(task: SyncTask) -> list[tuple[bool, Cluster, Cluster]]:
+    """(reverse, source, destination) for each direction the task runs."""
+    result = [(False, task.source, task.destination)]
+    if task.mode == SyncTask.BIDIRECTIONAL:
+        result.append((True, task.destination, task.source))
+    return result
+
+
+def direction_for(task: SyncTask, reverse: bool) -> Direction:
+    src, dst = (task.destination, task.source) if reverse else (task.source, task.destination)
+    dest_adapter = registry_for(dst)
+    return Direction(
+        task_id=task.pk,
+        source=src.cluster_name,
+        dest=dst.cluster_name,
+        source_kind=src.cluster_type,
+        dest_kind=dst.cluster_type,
+        dest_syncs_health=dest_adapter.syncs_health,
+    )
+
+
+def active_tasks():
+    return SyncTask.objects.filter(paused=False, sync_type=SyncTask.SERVICE).select_related(
+        "source", "destination"
+    )
+
+
+# --- scan -------------------------------------------------------------------------
+
+
+def list_matching(source, pattern: str) -> list[ServiceKey]:
+    """Every source service whose name matches; raises RegistryError on any failed page."""
+    regex = re.compile(pattern)
+    found = []
+    for namespace in source.namespaces():
+        found += [k for k in source.list_services(namespace) if regex.fullmatch(k.name)]
+    return found
+
+
+def scan_task(task_id: int) -> list[int]:
+    """Find the task's services, keep one row per service and way; ids of rows to sync."""
+    task = SyncTask.objects.select_related("source", "destination").get(pk=task_id)
+    if task.paused or task.sync_type != SyncTask.SERVICE:
+        return []
+    row_ids, errors = [], []
+    for reverse, src, dst in ways(task):
+        try:
+            row_ids += scan_way(task, reverse, registry_for(src), registry_for(dst))
+        except RegistryError as exc:
+            errors.append(f"{src} -> {dst}: {exc}")
+    SyncTask.objects.filter(pk=task.pk).update(
+        last_scan_at=timezone.now(), last_error="\n".join(errors)
+    )
+    return row_ids
+
+
+def scan_way(task: SyncTask, reverse: bool, source, dest) -> list[int]:
+    listed = list_matching(source, task.service_match_pattern)
+    for namespace in {k.namespace for k in listed}:
+        dest.ensure_namespace(namespace)
+    rows = ServiceSync.objects.filter(task=task, reverse=reverse)
+    if task.auto_scan:
+        add_missing_rows(task, reverse, listed, rows)
+    present = {(k.namespace, k.group, k.name) for k in listed}
+    row_ids = []
+    for row in rows.only("id", "namespace", "group", "service", "retired", "leases"):
+        gone = (row.namespace, row.group, row.service) not in present
+        if gone != row.retired:
+            ServiceSync.objects.filter(pk=row.pk).update(retired=gone)
+        if not gone or row.leases:  # a retired row syncs once more to remove its copies
+            row_ids.append(row.pk)
+    return row_ids
+
+
+def add_missing_rows(task, reverse, listed: list[ServiceKey], rows) -> None:
+    known = set(rows.values_list("namespace", "group", "service"))
+    new = [
+        ServiceSync(
+            task=task,
+            reverse=reverse,
+            namespace=k.namespace,
+            group=k.group,
+            service=k.name,
+        )
+        for k in listed
+        if (k.namespace, k.group, k.name) not in known
+    ]
+    ServiceSync.objects.bulk_create(new, ignore_conflicts=True)
+
+
+def request_resync(task_id: int) -> None:
+    """Queue a full resync of one task (UI/API button); workers pick it up."""
+    ServiceSync.objects.filter(task_id=task_id).update(source_digest="")
+    current_app.send_task("workers.tasks.scan_task", args=[task_id, True])
+
+
+# --- sync one service -------------------------------------------------------------
+
+
+def sync_service(row_id: int, force: bool = False) -> None:
+    """Reconcile one service in one way and record the outcome on its row."""
+    row = (
+        ServiceSync.objects.select_related("task__source", "task__destination")
+        .filter(pk=row_id)
+        .first()
+    )
+    if row is None or row.task.paused:
+        return
+    task = row.task
+    src, dst = (task.destination, task.source) if row.reverse else (task.source, task.destination)
+    key = ServiceKey(row.namespace, row.group, row.service)
+    try:
+        result = sync_one_service(
+            direction_for(task, row.reverse),
+            registry_for(src),
+            registry_for(dst),
+            key,
+            known_digest=row.source_digest,
+            force=force,
+        )
+    except RegistryError as exc:
+        record_failure(row, exc)
+        return
+    record_success(row, result)
+
+
+def record_failure(row: ServiceSync, exc: Exception) -> None:
+    log.warning("sync of %s failed: %s", row, exc)
+    ServiceSync.objects.filter(pk=row.pk).update(
+        last_error=str(exc)[:2000], last_error_at=timezone.now()
+    )
+
+
+def record_success(row: ServiceSync, result) -> None:
+    now = timezone.now()
+    if result.skipped:
+        ServiceSync.objects.filter(pk=row.pk).update(last_success_at=now, last_error="")
+        return
+    if row.retired and not result.leases:
+        row.delete()
+        return
+    ServiceSync.objects.filter(pk=row.pk).update(
+        source_count=result.source_count,
+        dest_count=result.dest_count,
+        source_digest=result.digest,
+        leases=[i.to_dict() for i in result.leases],
+        last_success_at=now,
+        last_error="",
+    )
+
+
+# --- leases -----------------------------------------------------------------------
+
+
+def rows_leased_at(cluster_id: int):
+    """Rows whose destination is this cluster and which hold registrations of ours."""
+    forward = Q(reverse=False, task__destination_id=cluster_id)
+    backward = Q(reverse=True, task__source_id=cluster_id)
+    return (
+        ServiceSync.objects.filter(forward | backward)
+        .exclude(leases=[])
+        .select_related("task__source", "task__destination")
+    )
+
+
+def renew_leases(cluster_id: int) -> int:
+    """Heartbeat every instance we registered at one cluster; returns failures."""
+    cluster = Cluster.objects.get(pk=cluster_id)
+    dest = registry_for(cluster)
+    beats = []
+    for row in rows_leased_at(cluster_id):
+        target = dest_service_key(
+            ServiceKey(row.namespace, row.group, row.service),
+            direction_for(row.task, row.reverse),
+        )
+        beats += [(target, Instance.from_dict(d)) for d in row.leases]
+    with ThreadPoolExecutor(RENEW_THREADS) as pool:
+        outcomes = list(pool.map(lambda b: _beat(dest, *b), beats))
+    failures = outcomes.count(False)
+    if failures:
+        log.warning("%s: %d of %d lease renewals failed", cluster, failures, len(beats))
+    return failures
+
+
+def _beat(dest, service: ServiceKey, instance: Instance) -> bool:
+    try:
+        dest.heartbeat(service, instance)
+        return True
+    except RegistryError as exc:
+        log.debug("heartbeat of %s %s failed: %s", service, instance.key, exc)
+        return False
+
+
+def leased_cluster_ids() -> set[int]:
+    """Clusters that currently hold registrations of ours."""
+    pairs = (
+        ServiceSync.objects.exclude(leases=[])
+        .values_list("reverse", "task__source_id", "task__destination_id")
+        .distinct()
+    )
+    return {src if reverse else dst for reverse, src, dst in pairs}

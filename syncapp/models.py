@@ -1,0 +1,117 @@
+"""State: the clusters, the tasks between them, and per-service sync progress."""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from syncapp.registries import USER_KINDS
+from syncapp.registries.base import ClusterConfig
+
+CLUSTER_TYPES = [(k, k) for k in USER_KINDS]
+
+
+class Cluster(models.Model):
+    """A registry msesync reads from or writes to (YAML `clusters`)."""
+
+    cluster_name = models.CharField(max_length=128, unique=True)
+    cluster_type = models.CharField(max_length=16, choices=CLUSTER_TYPES)
+    connect_keys = models.JSONField(default=list, help_text="host:port list")
+    namespaces = models.CharField(max_length=512, blank=True, help_text="Nacos, comma separated")
+    user_name = models.CharField(max_length=128, blank=True)
+    password = models.CharField(max_length=256, blank=True)
+    ak = models.CharField(max_length=256, blank=True)
+    sk = models.CharField(max_length=256, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["cluster_name"]
+
+    def __str__(self):
+        return self.cluster_name
+
+    @property
+    def namespace_list(self) -> tuple[str, ...]:
+        return tuple(n.strip() for n in self.namespaces.split(",") if n.strip())
+
+    def config(self) -> ClusterConfig:
+        return ClusterConfig(
+            name=self.cluster_name,
+            kind=self.cluster_type,
+            connect_keys=tuple(self.connect_keys),
+            namespaces=self.namespace_list,
+            username=self.user_name,
+            password=self.password,
+            ak=self.ak,
+            sk=self.sk,
+        )
+
+
+class SyncTask(models.Model):
+    """Keep `destination` in step with `source` (YAML `tasks`)."""
+
+    SERVICE, CONFIG = "Service", "Config"
+    UNIDIRECTIONAL, BIDIRECTIONAL = "Unidirectional", "Bidirectional"
+
+    source = models.ForeignKey(Cluster, models.PROTECT, related_name="tasks_out")
+    destination = models.ForeignKey(Cluster, models.PROTECT, related_name="tasks_in")
+    sync_type = models.CharField(
+        max_length=16, choices=[(SERVICE, SERVICE), (CONFIG, CONFIG)], default=SERVICE
+    )
+    mode = models.CharField(
+        max_length=16,
+        choices=[(UNIDIRECTIONAL, UNIDIRECTIONAL), (BIDIRECTIONAL, BIDIRECTIONAL)],
+        default=UNIDIRECTIONAL,
+    )
+    service_match_pattern = models.CharField(max_length=512, default=".*")
+    auto_scan = models.BooleanField("autoScanAndAddService", default=True)
+    paused = models.BooleanField(default=False)
+    last_scan_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "destination", "sync_type"],
+                name="one_task_per_pair_and_type",
+            )
+        ]
+
+    def __str__(self):
+        arrow = "<->" if self.mode == self.BIDIRECTIONAL else "->"
+        return f"{self.source} {arrow} {self.destination} ({self.sync_type})"
+
+    def clean(self):
+        if self.source_id and self.source_id == self.destination_id:
+            raise ValidationError("source and destination must differ")
+
+
+class ServiceSync(models.Model):
+    """Progress of one service in one direction of a task."""
+
+    task = models.ForeignKey(SyncTask, models.CASCADE, related_name="services")
+    reverse = models.BooleanField(default=False, help_text="destination -> source way")
+    namespace = models.CharField(max_length=128, blank=True)
+    group = models.CharField(max_length=128, blank=True)
+    service = models.CharField(max_length=255)
+    source_count = models.IntegerField(default=0)
+    dest_count = models.IntegerField(default=0)
+    source_digest = models.CharField(max_length=40, blank=True)
+    # The instances we registered at the destination: renewed by the heartbeat job.
+    leases = models.JSONField(default=list, blank=True)
+    retired = models.BooleanField(default=False, help_text="no longer listed by the source")
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["task", "reverse", "namespace", "group", "service"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "reverse", "namespace", "group", "service"],
+                name="one_row_per_service_way",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.namespace}/{self.group}/{self.service}"

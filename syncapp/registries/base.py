@@ -1,0 +1,145 @@
+"""The one small interface every registry adapter implements, and its value types.
+
+All protocol translation lives in the adapters: a Nacos host, a Dubbo provider URL, a
+Curator payload, a Eureka InstanceInfo and a Consul health entry all become `Instance`.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+DEFAULT_GROUP = "DEFAULT_GROUP"
+DEFAULT_CLUSTER = "DEFAULT"
+
+
+class RegistryError(Exception):
+    """A registry could not be read or written. Never to be read as "empty"."""
+
+
+@dataclass(frozen=True, order=True)
+class ServiceKey:
+    """Where a service lives: namespace ("" where the registry has none), group, name."""
+
+    namespace: str
+    group: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.namespace or '-'}/{self.group or '-'}/{self.name}"
+
+
+def _frozen(metadata: Mapping[str, str] | None) -> Mapping[str, str]:
+    return MappingProxyType({str(k): str(v) for k, v in (metadata or {}).items()})
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One live endpoint of a service, in the registry-neutral form the engine compares."""
+
+    ip: str
+    port: int
+    weight: float = 1.0
+    healthy: bool = True
+    enabled: bool = True
+    cluster: str = DEFAULT_CLUSTER
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "metadata", _frozen(self.metadata))
+        object.__setattr__(self, "port", int(self.port))
+        object.__setattr__(self, "weight", float(self.weight))
+
+    @property
+    def key(self) -> tuple[str, int, str]:
+        """Identity at a registry: a second instance with the same key replaces it."""
+        return (self.ip, self.port, self.cluster)
+
+    def canonical(self) -> tuple:
+        """Everything that must match for source and destination to count as in step."""
+        meta = tuple(sorted(self.metadata.items()))
+        return (
+            self.ip,
+            self.port,
+            round(self.weight, 6),
+            self.healthy,
+            self.enabled,
+            self.cluster,
+            meta,
+        )
+
+    def __eq__(self, other):
+        return isinstance(other, Instance) and self.canonical() == other.canonical()
+
+    def __hash__(self):
+        return hash(self.canonical())
+
+    def with_metadata(self, extra: Mapping[str, str]) -> "Instance":
+        return replace(self, metadata={**self.metadata, **extra})
+
+    def to_dict(self) -> dict:
+        return {
+            "ip": self.ip,
+            "port": self.port,
+            "weight": self.weight,
+            "healthy": self.healthy,
+            "enabled": self.enabled,
+            "cluster": self.cluster,
+            "metadata": dict(self.metadata),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "Instance":
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """What an adapter needs to connect: the Cluster row without Django."""
+
+    name: str
+    kind: str
+    connect_keys: tuple[str, ...]
+    namespaces: tuple[str, ...] = ()
+    username: str = ""
+    password: str = ""
+    ak: str = ""
+    sk: str = ""
+
+
+class Registry:
+    """Contract of an adapter. Reads return complete answers or raise RegistryError.
+
+    A partial read (one page of several failed) must raise too: the engine deletes at the
+    destination only what a successful, complete source read lacks.
+    """
+
+    kind: str = ""
+    syncs_health = True  # False where the registry lists only live instances
+
+    def __init__(self, config: ClusterConfig):
+        self.config = config
+
+    def namespaces(self) -> list[str]:
+        """Namespaces to sync; registries without namespaces return [""]."""
+        return [""]
+
+    def ensure_namespace(self, namespace: str) -> None:
+        """Create the namespace if the registry has such a thing and it is missing."""
+
+    def list_services(self, namespace: str) -> list[ServiceKey]:
+        raise NotImplementedError
+
+    def list_instances(self, service: ServiceKey) -> list[Instance]:
+        raise NotImplementedError
+
+    def register(self, service: ServiceKey, instance: Instance) -> None:
+        raise NotImplementedError
+
+    def deregister(self, service: ServiceKey, instance: Instance) -> None:
+        raise NotImplementedError
+
+    def heartbeat(self, service: ServiceKey, instance: Instance) -> None:
+        """Renew the lease of an instance we registered (re-registering it if gone)."""
+
+    def close(self) -> None:
+        """Release connections."""

@@ -1,0 +1,65 @@
+"""An in-process registry for unit tests: same interface, no server.
+
+Clusters are looked up by name in a process-wide dict, so two ClusterConfigs with
+different names are two independent registries. `fail_reads` simulates an outage.
+"""
+
+from syncapp.registries.base import (
+    ClusterConfig,
+    Instance,
+    Registry,
+    RegistryError,
+    ServiceKey,
+)
+
+
+class MemoryStore:
+    def __init__(self):
+        self.services: dict[ServiceKey, dict[tuple, Instance]] = {}
+        self.namespaces: set[str] = {"public"}
+        self.fail_reads = False
+        self.beats = 0
+
+
+STORES: dict[str, MemoryStore] = {}
+
+
+def store(name: str) -> MemoryStore:
+    return STORES.setdefault(name, MemoryStore())
+
+
+class MemoryRegistry(Registry):
+    kind = "MEMORY"
+
+    def __init__(self, config: ClusterConfig):
+        super().__init__(config)
+        self.store = store(config.name)
+
+    def _check(self):
+        if self.store.fail_reads:
+            raise RegistryError(f"{self.config.name} is down")
+
+    def namespaces(self) -> list[str]:
+        return list(self.config.namespaces) or ["public"]
+
+    def ensure_namespace(self, namespace: str) -> None:
+        self.store.namespaces.add(namespace)
+
+    def list_services(self, namespace: str) -> list[ServiceKey]:
+        self._check()
+        return sorted(k for k, v in self.store.services.items() if k.namespace == namespace and v)
+
+    def list_instances(self, service: ServiceKey) -> list[Instance]:
+        self._check()
+        return list(self.store.services.get(service, {}).values())
+
+    def register(self, service: ServiceKey, instance: Instance) -> None:
+        self.store.services.setdefault(service, {})[instance.key] = instance
+
+    def deregister(self, service: ServiceKey, instance: Instance) -> None:
+        self.store.services.get(service, {}).pop(instance.key, None)
+
+    def heartbeat(self, service: ServiceKey, instance: Instance) -> None:
+        self.store.beats += 1
+        if instance.key not in self.store.services.get(service, {}):
+            self.register(service, instance)

@@ -1,0 +1,194 @@
+"""Nacos, through its v1 HTTP client API (served by Nacos 1.x, 2.x, 3.x and r-nacos).
+
+Connect keys: `host:port` (path `/nacos` assumed) or a full URL. Namespaces come from
+the cluster's `namespace` list (default `public`). Library: requests (one pooled session).
+
+Why HTTP and not gRPC: an ephemeral HTTP instance lives as long as *anyone* sends its
+beat, so any worker on any host can keep it alive and a dead node loses nothing; a gRPC
+instance lives exactly as long as one connection. See docs/nacos-client-path.md.
+
+Limits: ak/sk (Alibaba Cloud signing) is not implemented; username/password login is.
+"""
+
+import json
+import logging
+import time
+
+from syncapp.registries.base import (
+    DEFAULT_GROUP,
+    Instance,
+    Registry,
+    RegistryError,
+    ServiceKey,
+)
+from syncapp.registries.http import HttpClient
+
+log = logging.getLogger(__name__)
+DEFAULT_PORT = 8848
+PAGE_SIZE = 500
+CODE_UNKNOWN_INSTANCE = 20404
+TOKEN_MARGIN = 60  # seconds before expiry at which a login token is refreshed
+
+
+class NacosRegistry(Registry):
+    kind = "NACOS"
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.http = HttpClient(config.connect_keys, "/nacos")
+        self._token, self._token_expiry = "", 0.0
+        self._known_namespaces: set[str] = set()
+
+    # --- plumbing ---------------------------------------------------------------
+
+    def _auth(self) -> dict:
+        if not self.config.username:
+            return {}
+        if time.time() > self._token_expiry - TOKEN_MARGIN:
+            self._login()
+        return {"accessToken": self._token}
+
+    def _login(self) -> None:
+        resp = self.http.request(
+            "POST",
+            "/v1/auth/login",
+            data={"username": self.config.username, "password": self.config.password},
+        )
+        if resp.status_code != 200:
+            raise RegistryError(f"Nacos login failed: HTTP {resp.status_code}")
+        body = resp.json()
+        self._token = body["accessToken"]
+        self._token_expiry = time.time() + float(body.get("tokenTtl", 18000))
+
+    def _call(self, method: str, path: str, params: dict) -> str:
+        resp = self.http.request(method, path, params={**params, **self._auth()})
+        if resp.status_code != 200:
+            raise RegistryError(f"Nacos {method} {path}: HTTP {resp.status_code} {resp.text[:200]}")
+        return resp.text
+
+    def _json(self, method: str, path: str, params: dict):
+        text = self._call(method, path, params)
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise RegistryError(f"Nacos {path}: not JSON: {text[:200]!r}") from None
+
+    # --- namespaces ---------------------------------------------------------------
+
+    def namespaces(self) -> list[str]:
+        return list(self.config.namespaces) or ["public"]
+
+    def ensure_namespace(self, namespace: str) -> None:
+        if namespace in ("", "public") or namespace in self._known_namespaces:
+            return
+        listed = self._json("GET", "/v1/console/namespaces", {}).get("data") or []
+        self._known_namespaces.update(n.get("namespace") for n in listed)
+        if namespace not in self._known_namespaces:
+            log.info("%s: creating namespace %s", self.config.name, namespace)
+            self._call(
+                "POST",
+                "/v1/console/namespaces",
+                {"customNamespaceId": namespace, "namespaceName": namespace},
+            )
+            self._known_namespaces.add(namespace)
+
+    # --- services -----------------------------------------------------------------
+
+    def list_services(self, namespace: str) -> list[ServiceKey]:
+        """Every service of every group, page by page; any failed page fails the list."""
+        found, page = [], 1
+        while True:
+            body = self._json(
+                "GET",
+                "/v1/ns/catalog/services",
+                {
+                    "namespaceId": namespace,
+                    "pageNo": page,
+                    "pageSize": PAGE_SIZE,
+                    "withInstances": "false",
+                },
+            )
+            batch = body.get("serviceList") or []
+            found += [
+                ServiceKey(namespace, s.get("groupName") or DEFAULT_GROUP, s["name"]) for s in batch
+            ]
+            if not batch or len(found) >= int(body.get("count", 0)):
+                return found
+            page += 1
+
+    def list_instances(self, service: ServiceKey) -> list[Instance]:
+        body = self._json(
+            "GET",
+            "/v1/ns/instance/list",
+            {
+                **self._service_params(service),
+                "healthyOnly": "false",
+            },
+        )
+        return [self._instance(host) for host in body.get("hosts") or []]
+
+    @staticmethod
+    def _instance(host: dict) -> Instance:
+        return Instance(
+            ip=host["ip"],
+            port=host["port"],
+            weight=host.get("weight", 1.0),
+            healthy=host.get("healthy", True),
+            enabled=host.get("enabled", True),
+            cluster=host.get("clusterName") or "DEFAULT",
+            metadata=host.get("metadata") or {},
+        )
+
+    @staticmethod
+    def _service_params(service: ServiceKey) -> dict:
+        return {
+            "serviceName": service.name,
+            "groupName": service.group or DEFAULT_GROUP,
+            "namespaceId": service.namespace or "public",
+        }
+
+    # --- writes -------------------------------------------------------------------
+
+    def _instance_params(self, service: ServiceKey, instance: Instance) -> dict:
+        return {
+            **self._service_params(service),
+            "ip": instance.ip,
+            "port": instance.port,
+            "weight": instance.weight,
+            "healthy": str(instance.healthy).lower(),
+            "enabled": str(instance.enabled).lower(),
+            "clusterName": instance.cluster,
+            "ephemeral": "true",
+            "metadata": json.dumps(dict(instance.metadata)),
+        }
+
+    def register(self, service: ServiceKey, instance: Instance) -> None:
+        self._call("POST", "/v1/ns/instance", self._instance_params(service, instance))
+
+    def deregister(self, service: ServiceKey, instance: Instance) -> None:
+        params = self._instance_params(service, instance)
+        self._call("DELETE", "/v1/ns/instance", params)
+
+    def heartbeat(self, service: ServiceKey, instance: Instance) -> None:
+        beat = {
+            "serviceName": f"{service.group or DEFAULT_GROUP}@@{service.name}",
+            "ip": instance.ip,
+            "port": instance.port,
+            "cluster": instance.cluster,
+            "weight": instance.weight,
+            "metadata": dict(instance.metadata),
+            "scheduled": False,
+        }
+        params = {
+            **self._service_params(service),
+            "beat": json.dumps(beat),
+            "ip": instance.ip,
+            "port": instance.port,
+            "clusterName": instance.cluster,
+        }
+        body = self._json("PUT", "/v1/ns/instance/beat", params)
+        if body.get("code") == CODE_UNKNOWN_INSTANCE:
+            self.register(service, instance)
+
+    def close(self) -> None:
+        self.http.close()

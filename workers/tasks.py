@@ -1,0 +1,41 @@
+"""Celery jobs. Each one is a line or two over syncapp.jobs, which holds the logic."""
+
+from celery import shared_task
+
+from syncapp import jobs
+
+
+@shared_task
+def scan_all(force: bool = False) -> None:
+    """Beat: scan every active task (the polling change feed)."""
+    for task_id in jobs.active_tasks().values_list("id", flat=True):
+        scan_task.delay(task_id, force)
+
+
+@shared_task
+def refresh_all() -> None:
+    """Beat, every MSESYNC_DAEMON_REFRESH_INTERVAL: reconcile everything, skipping nothing."""
+    scan_all(force=True)
+
+
+@shared_task
+def scan_task(task_id: int, force: bool = False) -> None:
+    for row_id in jobs.scan_task(task_id):
+        sync_service.delay(row_id, force)
+
+
+@shared_task
+def sync_service(row_id: int, force: bool = False) -> None:
+    jobs.sync_service(row_id, force)
+
+
+@shared_task
+def renew_all_leases() -> None:
+    """Beat: renew what we registered, one job per destination cluster."""
+    for cluster_id in jobs.leased_cluster_ids():
+        renew_leases.delay(cluster_id)
+
+
+@shared_task(expires=30)
+def renew_leases(cluster_id: int) -> None:
+    jobs.renew_leases(cluster_id)
