@@ -27,17 +27,26 @@ log = logging.getLogger(__name__)
 DEFAULT_PORT = 8848
 PAGE_SIZE = 500
 CODE_UNKNOWN_INSTANCE = 20404
+NOT_SERVED = (404, 410)  # API absent or switched off on this server version
 TOKEN_MARGIN = 60  # seconds before expiry at which a login token is refreshed
+
+
+class NotServed(RegistryError):
+    """This server does not serve that API: try the other flavour."""
 
 
 class NacosRegistry(Registry):
     kind = "NACOS"
+    # A beat marks an ephemeral instance healthy again, so a copy cannot stay unhealthy:
+    # only live instances are copied to Nacos, and reads are the client view (enabled only).
+    syncs_health = False
 
     def __init__(self, config):
         super().__init__(config)
         self.http = HttpClient(config.connect_keys, "/nacos")
         self._token, self._token_expiry = "", 0.0
         self._known_namespaces: set[str] = set()
+        self._catalog_gone = False
 
     # --- plumbing ---------------------------------------------------------------
 
@@ -62,6 +71,8 @@ class NacosRegistry(Registry):
 
     def _call(self, method: str, path: str, params: dict) -> str:
         resp = self.http.request(method, path, params={**params, **self._auth()})
+        if resp.status_code in NOT_SERVED:
+            raise NotServed(f"Nacos {method} {path}: HTTP {resp.status_code}")
         if resp.status_code != 200:
             raise RegistryError(f"Nacos {method} {path}: HTTP {resp.status_code} {resp.text[:200]}")
         return resp.text
@@ -78,19 +89,35 @@ class NacosRegistry(Registry):
     def namespaces(self) -> list[str]:
         return list(self.config.namespaces) or ["public"]
 
+    def existing_namespaces(self) -> set[str]:
+        try:
+            listed = self._json("GET", "/v1/console/namespaces", {}).get("data") or []
+        except NotServed:  # Nacos 3.x: the v1 console API lives on the console port only
+            listed = self._json("GET", "/v3/admin/core/namespace/list", {}).get("data") or []
+        return {n.get("namespace") for n in listed}
+
     def ensure_namespace(self, namespace: str) -> None:
         if namespace in ("", "public") or namespace in self._known_namespaces:
             return
-        listed = self._json("GET", "/v1/console/namespaces", {}).get("data") or []
-        self._known_namespaces.update(n.get("namespace") for n in listed)
+        self._known_namespaces.update(self.existing_namespaces())
         if namespace not in self._known_namespaces:
             log.info("%s: creating namespace %s", self.config.name, namespace)
+            self._create_namespace(namespace)
+            self._known_namespaces.add(namespace)
+
+    def _create_namespace(self, namespace: str) -> None:
+        try:
             self._call(
                 "POST",
                 "/v1/console/namespaces",
                 {"customNamespaceId": namespace, "namespaceName": namespace},
             )
-            self._known_namespaces.add(namespace)
+        except NotServed:
+            self._call(
+                "POST",
+                "/v3/admin/core/namespace",
+                {"namespaceId": namespace, "namespaceName": namespace},
+            )
 
     # --- services -----------------------------------------------------------------
 
@@ -98,23 +125,30 @@ class NacosRegistry(Registry):
         """Every service of every group, page by page; any failed page fails the list."""
         found, page = [], 1
         while True:
-            body = self._json(
-                "GET",
-                "/v1/ns/catalog/services",
-                {
-                    "namespaceId": namespace,
-                    "pageNo": page,
-                    "pageSize": PAGE_SIZE,
-                    "withInstances": "false",
-                },
-            )
-            batch = body.get("serviceList") or []
+            total, batch = self._service_page(namespace, page)
             found += [
                 ServiceKey(namespace, s.get("groupName") or DEFAULT_GROUP, s["name"]) for s in batch
             ]
-            if not batch or len(found) >= int(body.get("count", 0)):
+            if not batch or len(found) >= total:
                 return found
             page += 1
+
+    def _service_page(self, namespace: str, page: int) -> tuple[int, list[dict]]:
+        """(total, services of one page) from the catalog API, or Nacos 3's admin API."""
+        params = {
+            "namespaceId": namespace,
+            "pageNo": page,
+            "pageSize": PAGE_SIZE,
+            "withInstances": "false",
+        }
+        if not self._catalog_gone:
+            try:
+                body = self._json("GET", "/v1/ns/catalog/services", params)
+                return int(body.get("count", 0)), body.get("serviceList") or []
+            except NotServed:  # Nacos 3.x with the v1 compatibility switches off
+                self._catalog_gone = True
+        data = self._json("GET", "/v3/admin/ns/service/list", params).get("data") or {}
+        return int(data.get("totalCount", 0)), data.get("pageItems") or []
 
     def list_instances(self, service: ServiceKey) -> list[Instance]:
         body = self._json(
