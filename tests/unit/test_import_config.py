@@ -51,8 +51,11 @@ def test_it_creates_clusters_and_tasks(tmp_path):
     assert src.namespace_list == ("public", "test")
     assert src.connect_keys == ["127.0.0.1:18848"]
     task = SyncTask.objects.get()
-    assert (task.source, task.destination, task.mode) == (src, Cluster.objects.get(
-        cluster_name="dst"), "Bidirectional")
+    assert (task.source, task.destination, task.mode) == (
+        src,
+        Cluster.objects.get(cluster_name="dst"),
+        "Bidirectional",
+    )
 
 
 def test_importing_the_same_file_twice_changes_nothing(tmp_path):
@@ -78,21 +81,39 @@ def test_dry_run_shows_updates_with_secrets_masked(tmp_path):
 
 
 BAD_CASES = {
-    "unknown clusterType": ("clusterType: NACOS\n    connectKeyList: [\"127.0.0.1:28848\"]",
-                            "clusterType: NACOSX\n    connectKeyList: [\"127.0.0.1:28848\"]",
-                            7, "clusters[1].clusterType"),
+    "unknown clusterType": (
+        'clusterType: NACOS\n    connectKeyList: ["127.0.0.1:28848"]',
+        'clusterType: NACOSX\n    connectKeyList: ["127.0.0.1:28848"]',
+        7,
+        "clusters[1].clusterType",
+    ),
     "unknown source": ("  - source: src", "  - source: nowhere", 11, "tasks[0].source"),
-    "duplicate clusterName": ("clusterName: dst", "clusterName: src", 6,
-                              "clusters[1].clusterName"),
-    "invalid regex": ('serviceMatchPattern: ".*"', 'serviceMatchPattern: "(["', 15,
-                      "tasks[0].serviceMatchPattern"),
-    "wrong type": ("autoScanAndAddService: true", "autoScanAndAddService: maybe", 16,
-                   "tasks[0].autoScanAndAddService"),
-    "unknown field": ("mode: Bidirectional", "mode: Bidirectional\n    colour: red", 15,
-                      "tasks[0].colour"),
+    "duplicate clusterName": ("clusterName: dst", "clusterName: src", 6, "clusters[1].clusterName"),
+    "invalid regex": (
+        'serviceMatchPattern: ".*"',
+        'serviceMatchPattern: "(["',
+        15,
+        "tasks[0].serviceMatchPattern",
+    ),
+    "wrong type": (
+        "autoScanAndAddService: true",
+        "autoScanAndAddService: maybe",
+        16,
+        "tasks[0].autoScanAndAddService",
+    ),
+    "unknown field": (
+        "mode: Bidirectional",
+        "mode: Bidirectional\n    colour: red",
+        15,
+        "tasks[0].colour",
+    ),
     "unknown mode": ("mode: Bidirectional", "mode: Sideways", 14, "tasks[0].mode"),
-    "missing field": ("    connectKeyList: [\"127.0.0.1:18848\"]\n", "", 2,
-                      "clusters[0].connectKeyList"),
+    "missing field": (
+        '    connectKeyList: ["127.0.0.1:18848"]\n',
+        "",
+        2,
+        "clusters[0].connectKeyList",
+    ),
 }
 
 

@@ -99,7 +99,9 @@ def test_bidirectional_copies_natives_both_ways_and_never_back():
         sync_round(task, force=True)
     assert ports_at("a") == [1, 2, 3]
     assert ports_at("b") == [1, 2, 3]
-    at_a = {i.port: i.metadata.get(SOURCE_CLUSTER) for i in memory.store("a").services[SVC].values()}
+    at_a = {
+        i.port: i.metadata.get(SOURCE_CLUSTER) for i in memory.store("a").services[SVC].values()
+    }
     assert at_a == {1: None, 2: None, 3: "b"}
 
 

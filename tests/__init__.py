@@ -1,0 +1,1 @@
+"""msesync test suite."""

@@ -1,0 +1,1 @@
+"""Local test bed: real registry servers on loopback for the integration tests (see CONTRACT.md)."""
