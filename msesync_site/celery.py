@@ -4,6 +4,10 @@ import os
 
 from celery import Celery
 
+from msesync_site import fsbroker
+
+fsbroker.register()
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "msesync_site.settings")
 
 app = Celery("msesync_site")
