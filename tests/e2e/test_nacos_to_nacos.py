@@ -208,3 +208,13 @@ def test_destination_survives_a_stopped_source_and_sync_resumes(
     fleet.add(key, Instance("10.6.0.1", 200))
     wait_for(lambda: len(dest.list_instances(key)) == 6, 60, what="sync resumed")
     assert source.list_instances(key)
+
+
+def test_it_runs_on_the_storage_and_broker_of_its_mode(product):
+    probe = (
+        "from django.conf import settings; from django.db import connection; "
+        "print(connection.vendor, settings.CELERY_BROKER_URL.split(':')[0])"
+    )
+    vendor, broker = product.manage("shell", "--no-imports", "-c", probe).stdout.split()
+    mysql_mode = "MYSQL_URL" in product.env
+    assert (vendor, broker) == (("mysql", "redis") if mysql_mode else ("sqlite", "msesyncfs"))
