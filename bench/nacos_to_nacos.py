@@ -2,9 +2,10 @@
 
     .venv/bin/python -m bench.nacos_to_nacos [--services 1000] [--instances 10]
 
-Needs the test bed (python -m tests.testbed up nacos rnacos). Source: the Java Nacos;
-destination: r-nacos. Baseline: the same 10,000 registrations made directly at the
-destination with the same HTTP client and the same thread count, in the same run.
+Needs the test bed (python -m tests.testbed up nacos rnacos). Source: r-nacos, holding
+persistent instances (so no client beats load the machine while we measure); destination:
+the Java Nacos 3. Baseline: the same 10,000 registrations made directly at the destination
+with the same HTTP client and the same thread count, in the same run.
 """
 
 import argparse
@@ -14,7 +15,6 @@ from bench.common import THREADS, parallel, peak_rss_mb, print_table, stopwatch
 from syncapp.engine import Direction, sync_one_service
 from syncapp.registries.base import ClusterConfig, Instance, ServiceKey
 from syncapp.registries.nacos import NacosRegistry
-from tests.support.fleet import NacosFleet
 from tests.testbed.pytest_plugin import exported
 
 BENCH_GROUP = "BENCH"
@@ -35,6 +35,12 @@ def fleet(tag: str, services: int, instances: int) -> list[tuple[ServiceKey, Ins
     ]
 
 
+def register_persistent(reg: NacosRegistry, service: ServiceKey, instance: Instance) -> None:
+    """Source set-up only: a persistent instance needs no client beats to stay listed."""
+    params = {**reg._instance_params(service, instance), "ephemeral": "false"}
+    reg._call("POST", "/v1/ns/instance", params)
+
+
 def register_all(reg, items) -> None:
     parallel(lambda item: reg.register(*item), items)
 
@@ -45,7 +51,7 @@ def deregister_all(reg, items) -> None:
 
 def sync_all(source, dest, direction, tag) -> list:
     keys = [k for k in source.list_services("public") if k.name.startswith(tag)]
-    return parallel(lambda k: sync_one_service(direction, source, dest, k), keys)
+    return parallel(lambda k: (k, sync_one_service(direction, source, dest, k)), keys)
 
 
 def main() -> None:
@@ -53,17 +59,15 @@ def main() -> None:
     parser.add_argument("--services", type=int, default=1000)
     parser.add_argument("--instances", type=int, default=10)
     args = parser.parse_args()
-    source_address = exported("nacos")["NACOS_ADDR"]
-    source = registry(source_address, "bench-src")
-    dest = registry(exported("rnacos")["NACOS_ALT_ADDR"], "bench-dst")
+    source = registry(exported("rnacos")["NACOS_ALT_ADDR"], "bench-src")
+    dest = registry(exported("nacos")["NACOS_ADDR"], "bench-dst")
     tag = f"bench-{uuid.uuid4().hex[:6]}"
     items = fleet(tag, args.services, args.instances)
     direction = Direction(1, "bench-src", "bench-dst", "NACOS", "NACOS")
     times: dict[str, float] = {}
 
-    clients = NacosFleet(source_address)  # beats keep the source instances alive meanwhile
-    with stopwatch(times, "populate source (beats running from here on)"):
-        clients.add_many(items)
+    with stopwatch(times, "populate source (persistent instances)"):
+        parallel(lambda item: register_persistent(source, *item), items)
     with stopwatch(times, "baseline: raw registrations at destination"):
         register_all(dest, items)
     deregister_all(dest, items)
@@ -71,8 +75,11 @@ def main() -> None:
         results = sync_all(source, dest, direction, tag)
     with stopwatch(times, "msesync: second pass, nothing changed"):
         sync_all(source, dest, direction, tag)
-    copied = sum(r.dest_count for r in results)
-    clients.close()
+    leases = [(key, lease) for key, result in results for lease in result.leases]
+    with stopwatch(times, f"msesync: one lease-renewal round ({len(leases)} beats)"):
+        parallel(lambda lease: dest.heartbeat(*lease), leases)
+    copied = sum(result.dest_count for _, result in results)
+    parallel(lambda item: source.deregister(*item), items)
     deregister_all(dest, [(k, i.with_metadata(direction.markers)) for k, i in items])
 
     baseline = times["baseline: raw registrations at destination"]
