@@ -103,7 +103,11 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "msesync API", "VERSION": "1"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "msesync API",
+    "VERSION": "1",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+}
 
 # --- sync timing ---
 # Full reconcile of everything (recovery), as MSE Sync's MSESYNC_DAEMON_REFRESH_INTERVAL.

@@ -8,6 +8,13 @@ from tests.support.product import Product
 
 E2E_DATABASE = "test_msesync_e2e"
 E2E_REDIS_DB = 5
+# Imported by `bin/msesync start`, as conf/config.yaml would be.
+STARTUP_CONFIG = """\
+clusters:
+  - clusterName: from-startup-config
+    clusterType: CONSUL
+    connectKeyList: ["127.0.0.1:1"]
+"""
 
 
 def fresh_mysql_database(mysql_url: str, user: str, password: str) -> str:
@@ -42,7 +49,10 @@ def mysql_mode_env(request) -> dict[str, str]:
 @pytest.fixture(scope="module", params=["embedded", "mysql"])
 def product(request, tmp_path_factory):
     env = mysql_mode_env(request) if request.param == "mysql" else {}
-    running = Product(tmp_path_factory.mktemp(f"product-{request.param}"), env)
+    data_dir = tmp_path_factory.mktemp(f"product-{request.param}")
+    (data_dir / "config.yaml").write_text(STARTUP_CONFIG)
+    env["MSESYNC_CONFIG_FILE"] = str(data_dir / "config.yaml")
+    running = Product(data_dir, env)
     running.start()
     yield running
     running.stop()

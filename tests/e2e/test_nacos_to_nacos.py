@@ -218,3 +218,16 @@ def test_it_runs_on_the_storage_and_broker_of_its_mode(product):
     vendor, broker = product.manage("shell", "--no-imports", "-c", probe).stdout.split()
     mysql_mode = "MYSQL_URL" in product.env
     assert (vendor, broker) == (("mysql", "redis") if mysql_mode else ("sqlite", "msesyncfs"))
+
+
+def test_the_ui_and_api_are_served_and_need_the_admin_login(product):
+    import requests
+
+    base = f"http://127.0.0.1:{product.port}"
+    assert "Log in" in requests.get(f"{base}/admin/login/", timeout=10).text
+    assert requests.get(f"{base}/static/admin/css/base.css", timeout=10).status_code == 200
+    assert requests.get(f"{base}/api/clusters/", timeout=10).status_code in (401, 403)
+    login = ("admin", product.env["MSESYNC_ADMIN_PASSWORD"])
+    clusters = requests.get(f"{base}/api/clusters/?limit=1000", auth=login, timeout=10).json()
+    # conf/config.yaml (here MSESYNC_CONFIG_FILE) was imported at start.
+    assert "from-startup-config" in {c["cluster_name"] for c in clusters["results"]}
