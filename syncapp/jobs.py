@@ -40,6 +40,7 @@ def direction_for(task: SyncTask, reverse: bool) -> Direction:
         source_kind=src.cluster_type,
         dest_kind=dst.cluster_type,
         dest_syncs_health=dest_adapter.syncs_health,
+        keep_case=task.keep_case,
     )
 
 
@@ -80,7 +81,8 @@ def scan_task(task_id: int) -> list[int]:
 
 def scan_way(task: SyncTask, reverse: bool, source, dest) -> list[int]:
     listed = list_matching(source, task.service_match_pattern)
-    for namespace in {k.namespace for k in listed}:
+    direction = direction_for(task, reverse)
+    for namespace in {dest_service_key(k, direction).namespace for k in listed}:
         dest.ensure_namespace(namespace)
     rows = ServiceSync.objects.filter(task=task, reverse=reverse)
     if task.auto_scan:

@@ -63,6 +63,9 @@ class SyncTask(models.Model):
     )
     service_match_pattern = models.CharField(max_length=512, default=".*")
     auto_scan = models.BooleanField("autoScanAndAddService", default=True)
+    keep_case = models.BooleanField(
+        "keepServiceNameCase", default=False, help_text="Eureka names are lower-cased unless set"
+    )
     paused = models.BooleanField(default=False)
     last_scan_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)

@@ -43,6 +43,7 @@ class SyncTaskSerializer(serializers.ModelSerializer):
             "mode",
             "service_match_pattern",
             "auto_scan",
+            "keep_case",
             "paused",
             "last_scan_at",
             "last_error",

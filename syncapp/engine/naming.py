@@ -1,9 +1,25 @@
-"""How a service's name and place translate from one registry kind to another."""
+"""How a service's name and place translate from one registry kind to another.
+
+Only Nacos has namespaces and groups: into Nacos, a service without them lands in `public`
+and `DEFAULT_GROUP`; out of Nacos, they are dropped (services of the same name in several
+namespaces or groups meet in one). Eureka upper-cases app names; out of Eureka they are
+lower-cased unless the task keeps the case (MSE Sync's behaviour: Spring Cloud clients look
+services up in lower case). Dubbo's naming is the ZooKeeper adapter's business: it already
+presents providers as `providers:<interface>:<version>:<group>`.
+"""
 
 from syncapp.engine.plan import Direction
-from syncapp.registries.base import ServiceKey
+from syncapp.registries.base import DEFAULT_GROUP, ServiceKey
+
+HAS_NAMESPACES = {"NACOS", "MEMORY"}
+DEFAULT_NAMESPACE = "public"
 
 
 def dest_service_key(source: ServiceKey, direction: Direction) -> ServiceKey:
-    """The destination key of a source service. Same-kind pairs keep it as it is."""
-    return source
+    """The destination key of a source service."""
+    name = source.name
+    if direction.source_kind == "EUREKA" and not direction.keep_case:
+        name = name.lower()
+    if direction.dest_kind not in HAS_NAMESPACES:
+        return ServiceKey("", "", name)
+    return ServiceKey(source.namespace or DEFAULT_NAMESPACE, source.group or DEFAULT_GROUP, name)

@@ -17,6 +17,8 @@ class Direction:
     dest_kind: str
     # False where the destination can only hold live instances (Consul, Eureka...).
     dest_syncs_health: bool = True
+    # Eureka app names are lower-cased on the way out unless the task keeps them.
+    keep_case: bool = False
 
     @property
     def markers(self) -> dict:

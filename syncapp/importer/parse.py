@@ -49,6 +49,7 @@ class TaskSpec:
     mode: str = "Unidirectional"
     serviceMatchPattern: str = ".*"
     autoScanAndAddService: bool = True
+    keepServiceNameCase: bool = False  # msesync's own: keep Eureka's upper-case names
 
 
 @dataclass
@@ -75,6 +76,7 @@ TASK_FIELDS = {
     "mode": (False, str),
     "serviceMatchPattern": (False, str),
     "autoScanAndAddService": (False, bool),
+    "keepServiceNameCase": (False, bool),
 }
 
 
