@@ -4,7 +4,7 @@ All protocol translation lives in the adapters: a Nacos host, a Dubbo provider U
 Curator payload, a Eureka InstanceInfo and a Consul health entry all become `Instance`.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
@@ -140,6 +140,14 @@ class Registry:
 
     def heartbeat(self, service: ServiceKey, instance: Instance) -> None:
         """Renew the lease of an instance we registered (re-registering it if gone)."""
+
+    def watch(self, on_change: Callable[[ServiceKey | None], None]) -> bool:
+        """Push changes from now on: on_change(key) for one service, on_change(None) when
+        everything must be re-read (e.g. after a reconnect). Called from any thread.
+
+        Returns False where the registry has no push feed (the scan job polls it instead).
+        """
+        return False
 
     def close(self) -> None:
         """Release connections."""

@@ -19,6 +19,11 @@ class MemoryStore:
         self.namespaces: set[str] = {"public"}
         self.fail_reads = False
         self.beats = 0
+        self.watchers: list = []
+
+    def changed(self, service) -> None:
+        for on_change in self.watchers:
+            on_change(service)
 
 
 STORES: dict[str, MemoryStore] = {}
@@ -34,6 +39,7 @@ class MemoryRegistry(Registry):
     def __init__(self, config: ClusterConfig):
         super().__init__(config)
         self.store = store(config.name)
+        self._mine: list = []  # watch callbacks this adapter added
 
     def _check(self):
         if self.store.fail_reads:
@@ -55,9 +61,21 @@ class MemoryRegistry(Registry):
 
     def register(self, service: ServiceKey, instance: Instance) -> None:
         self.store.services.setdefault(service, {})[instance.key] = instance
+        self.store.changed(service)
 
     def deregister(self, service: ServiceKey, instance: Instance) -> None:
         self.store.services.get(service, {}).pop(instance.key, None)
+        self.store.changed(service)
+
+    def watch(self, on_change) -> bool:
+        self.store.watchers.append(on_change)
+        self._mine.append(on_change)
+        return True
+
+    def close(self) -> None:
+        for on_change in self._mine:
+            self.store.watchers.remove(on_change)
+        self._mine.clear()
 
     def heartbeat(self, service: ServiceKey, instance: Instance) -> None:
         self.store.beats += 1

@@ -1,0 +1,107 @@
+"""Change feeds: sources that can push (ZooKeeper watches...) wake the sync of the one
+service that changed, instead of waiting for the next scan.
+
+`Feeds.step()` is one iteration: start or stop watches to match the active tasks, then
+queue a `sync_service` job for each service that changed since the last step (changes that
+arrive together are coalesced). `manage.py run_feeds` loops over it.
+"""
+
+import logging
+import re
+import threading
+
+from celery import current_app
+
+from syncapp.jobs import active_tasks, ways
+from syncapp.models import ServiceSync, SyncTask
+from syncapp.registries import registry_class
+from syncapp.registries.base import ServiceKey
+
+log = logging.getLogger(__name__)
+EVERYTHING = None
+
+
+class Feeds:
+    def __init__(self, send_task=None):
+        self.send_task = send_task or current_app.send_task
+        self.watches: dict[
+            tuple[int, bool], tuple[object, object]
+        ] = {}  # way -> (version, adapter)
+        self.changed: set[tuple[int, bool, ServiceKey | None]] = set()
+        self.lock = threading.Lock()
+
+    def step(self, reconcile: bool = True) -> int:
+        """Match watches to tasks, then queue jobs for what changed; returns jobs queued."""
+        if reconcile:
+            self.reconcile_watches()
+        with self.lock:
+            changed, self.changed = self.changed, set()
+        return sum(self.dispatch(*change) for change in changed)
+
+    # --- watches ----------------------------------------------------------------
+
+    def reconcile_watches(self) -> None:
+        wanted = {}
+        for task in active_tasks():
+            for reverse, source, _ in ways(task):
+                wanted[(task.pk, reverse)] = (source.updated_at, task.updated_at, source)
+        for way in list(self.watches):
+            if way not in wanted or self.watches[way][0] != wanted[way][:2]:
+                self.stop(way)
+        for way, (source_version, task_version, source) in wanted.items():
+            if way not in self.watches:
+                self.start(way, (source_version, task_version), source)
+
+    def start(self, way, version, source) -> None:
+        adapter = registry_class(source.cluster_type)(source.config())
+        try:
+            pushing = adapter.watch(lambda key, way=way: self.note(way, key))
+        except Exception as exc:  # an unreachable source: the scan job still covers it
+            log.warning("cannot watch %s: %s", source, exc)
+            adapter.close()
+            return
+        if pushing:
+            log.info("watching %s for task %s", source, way[0])
+        self.watches[way] = (version, adapter)
+
+    def stop(self, way) -> None:
+        _, adapter = self.watches.pop(way)
+        adapter.close()
+
+    def close(self) -> None:
+        for way in list(self.watches):
+            self.stop(way)
+
+    def note(self, way: tuple[int, bool], key: ServiceKey | None) -> None:
+        with self.lock:
+            self.changed.add((*way, key))
+
+    # --- dispatch ---------------------------------------------------------------
+
+    def dispatch(self, task_id: int, reverse: bool, key: ServiceKey | None) -> int:
+        if key is EVERYTHING:
+            self.send_task("workers.tasks.scan_task", args=[task_id, True])
+            return 1
+        row_id = row_for(task_id, reverse, key)
+        if row_id is None:
+            return 0
+        self.send_task("workers.tasks.sync_service", args=[row_id, False])
+        return 1
+
+
+def row_for(task_id: int, reverse: bool, key: ServiceKey) -> int | None:
+    """The row of a changed service, created when the task takes new services."""
+    task = SyncTask.objects.filter(pk=task_id).first()
+    if task is None or not re.fullmatch(task.service_match_pattern, key.name):
+        return None
+    ident = {
+        "task": task,
+        "reverse": reverse,
+        "namespace": key.namespace,
+        "group": key.group,
+        "service": key.name,
+    }
+    if task.auto_scan:
+        row, _ = ServiceSync.objects.get_or_create(**ident)
+        return row.pk
+    return ServiceSync.objects.filter(**ident).values_list("pk", flat=True).first()
