@@ -106,13 +106,21 @@ def _params(query: str) -> dict[str, str]:
     return params
 
 
+def java_encode(text: str) -> str:
+    """Java's URLEncoder.encode(text, "UTF-8"): like quote_plus, but '*' safe and '~' not."""
+    return quote_plus(text, safe="*").replace("~", "%7E")
+
+
+def java_decode(text: str) -> str:
+    return unquote_plus(text)
+
+
 def encode_node(url: DubboUrl) -> str:
-    # Java's URLEncoder: like quote_plus, but '*' is safe and '~' is not.
-    return quote_plus(str(url), safe="*").replace("~", "%7E")
+    return java_encode(str(url))
 
 
 def decode_node(node: str) -> DubboUrl:
-    return parse_url(unquote_plus(node))
+    return parse_url(java_decode(node))
 
 
 # --- Instance <-> URL -----------------------------------------------------------------

@@ -1,0 +1,84 @@
+"""ZooKeeper change feed: watches on the paths that matter, not a whole-tree cache.
+
+/dubbo (interfaces) and each /dubbo/<interface>/providers, /services (names) and each
+/services/<name>: a children change names the services it touches. A folder that does not
+exist yet is watched for its creation. A lost or suspended session is reported as
+"everything changed" once the connection is back, since events may have been missed.
+"""
+
+import logging
+from collections.abc import Callable
+
+from kazoo.client import KazooClient, KazooState
+from kazoo.recipe.watchers import ChildrenWatch, DataWatch
+
+from syncapp.registries import dubbo_url
+from syncapp.registries.base import ServiceKey
+
+log = logging.getLogger(__name__)
+DUBBO_ROOT = "/dubbo"
+CURATOR_ROOT = "/services"
+
+
+class ServiceWatcher:
+    def __init__(self, zk: KazooClient, on_change: Callable[[ServiceKey | None], None]):
+        self.zk = zk
+        self.on_change = on_change
+        self.watching: set[str] = set()  # folders with a live ChildrenWatch
+        self.known: dict[str, set[str]] = {}  # folder -> children last seen
+        self.interrupted = False
+
+    def start(self) -> None:
+        self.zk.add_listener(self._state)
+        self.watch_folder(DUBBO_ROOT, self._interfaces)
+        self.watch_folder(CURATOR_ROOT, self._curator_names)
+
+    def _state(self, state) -> None:
+        if state in (KazooState.LOST, KazooState.SUSPENDED):
+            self.interrupted = True
+        elif state == KazooState.CONNECTED and self.interrupted:
+            self.interrupted = False
+            log.info("ZooKeeper connection back: full resync")
+            self.on_change(None)
+
+    def watch_folder(self, path: str, on_children: Callable[[str, set[str]], None]) -> None:
+        """Call on_children(path, children) on every change, from the folder's creation on."""
+
+        def on_data(data, stat):
+            if stat is None:  # not there (yet), or deleted: its ChildrenWatch has ended
+                self.watching.discard(path)
+                return
+            if path not in self.watching:
+                self.watching.add(path)
+                ChildrenWatch(self.zk, path, lambda kids: on_children(path, set(kids)))
+
+        DataWatch(self.zk, path, on_data)
+
+    def _delta(self, path: str, children: set[str]) -> set[str]:
+        before = self.known.get(path, set())
+        self.known[path] = children
+        return before ^ children
+
+    def _interfaces(self, path: str, children: set[str]) -> None:
+        for folder in self._delta(path, children) & children:
+            self.watch_folder(f"{path}/{folder}/providers", self._providers)
+
+    def _providers(self, path: str, children: set[str]) -> None:
+        interface = dubbo_url.java_decode(path.split("/")[2])  # /dubbo/<interface>/providers
+        names = set()
+        for node in self._delta(path, children):
+            try:
+                url = dubbo_url.decode_node(node)
+            except ValueError:
+                continue
+            names.add(dubbo_url.service_name(interface, url.version, url.group))
+        for name in names:
+            self.on_change(ServiceKey("", "", name))
+
+    def _curator_names(self, path: str, children: set[str]) -> None:
+        for name in self._delta(path, children) & children:
+            self.watch_folder(f"{path}/{name}", self._curator_entries)
+
+    def _curator_entries(self, path: str, children: set[str]) -> None:
+        if self._delta(path, children):
+            self.on_change(ServiceKey("", "", path.rsplit("/", 1)[1]))

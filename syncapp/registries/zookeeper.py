@@ -1,0 +1,275 @@
+"""ZooKeeper, through kazoo: Dubbo providers and Curator (Spring Cloud Zookeeper) discovery.
+
+Connect keys: `host[:port]` (port 2181 by default), joined by commas into one kazoo connect
+string. One KazooClient per adapter, started on first use with a bounded connection timeout;
+every request is bounded too, and any kazoo failure is a RegistryError (never an empty list).
+
+Two layouts, told apart by the service name (namespace and group are always ""):
+- `providers:<interface>:<version>:<group>`, the name Dubbo's own Nacos registry uses:
+  ephemeral nodes `/dubbo/<interface>/providers/<encoded provider URL>` whose version and group
+  parameters match (see dubbo_url.py). consumers/, routers/, configurators/ are ignored.
+- any other name: Curator entries `/services/<name>/<id>` (see curator.py). Dubbo 3's
+  application-level entries live there too and read the same way.
+
+Leases: what we write is ephemeral, so it lives as long as this adapter's session; `heartbeat`
+re-creates a node that is gone (session expiry, another worker's death) with one exists().
+Only registered, hence live, instances exist here: `syncs_health = False`.
+
+Limits: fixed roots (`/dubbo`, `/services`: Dubbo's registry `group` and Spring's discovery
+`root` are not configurable); legacy short Dubbo names (`providers:<interface>` before 2.7.3)
+are refused; metadata values holding `&` or `;` cannot be Dubbo parameters; no ZooKeeper auth.
+"""
+
+import logging
+import threading
+
+from kazoo.client import KazooClient
+from kazoo.exceptions import KazooException, NodeExistsError, NoNodeError
+from kazoo.handlers.threading import KazooTimeoutError
+
+from syncapp.registries import curator, dubbo_url, zk_watch
+from syncapp.registries.base import Instance, Registry, RegistryError, ServiceKey
+
+log = logging.getLogger(__name__)
+DEFAULT_PORT = 2181
+CONNECT_TIMEOUT = 5.0  # seconds to establish the first session
+SESSION_TIMEOUT = 15.0  # how long our ephemeral nodes outlive a silent worker
+REQUEST_TIMEOUT = 10.0
+DUBBO_ROOT = "/dubbo"
+CURATOR_ROOT = "/services"
+KAZOO_ERRORS = (KazooException, KazooTimeoutError)
+
+
+def connect_string(keys) -> str:
+    return ",".join(k if ":" in k else f"{k}:{DEFAULT_PORT}" for k in map(str.strip, keys) if k)
+
+
+class ZookeeperRegistry(Registry):
+    kind = "ZOOKEEPER"
+    syncs_health = False
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.hosts = connect_string(config.connect_keys)
+        self._zk: KazooClient | None = None
+        self._lock = threading.Lock()
+
+    # --- plumbing -------------------------------------------------------------------
+
+    def _client(self) -> KazooClient:
+        with self._lock:
+            if self._zk is None:
+                self._zk = self._start()
+            return self._zk
+
+    def _start(self) -> KazooClient:
+        if not self.hosts:
+            raise RegistryError(f"{self.config.name}: no ZooKeeper connect keys")
+        zk = KazooClient(hosts=self.hosts, timeout=SESSION_TIMEOUT)
+        try:
+            zk.start(timeout=CONNECT_TIMEOUT)  # on time-out kazoo stops and closes itself
+        except KAZOO_ERRORS as error:
+            raise RegistryError(f"ZooKeeper {self.hosts}: cannot connect: {error}") from None
+        return zk
+
+    def _batch(self, op: str, paths: list[str], *, ok=(), **kwargs) -> list:
+        """One kazoo request per path, all in flight at once; an `ok` error answers None."""
+        zk = self._client()
+        pending = [getattr(zk, f"{op}_async")(path, **kwargs) for path in paths]
+        return [self._outcome(op, path, r, ok) for path, r in zip(paths, pending, strict=True)]
+
+    def _outcome(self, op: str, path: str, pending, ok):
+        try:
+            return pending.get(timeout=REQUEST_TIMEOUT)
+        except ok:
+            return None
+        except KAZOO_ERRORS as error:
+            raise RegistryError(f"ZooKeeper {self.hosts}: {op} {path}: {error!r}") from None
+
+    def _one(self, op: str, path: str, *, ok=(), **kwargs):
+        return self._batch(op, [path], ok=ok, **kwargs)[0]
+
+    def _children(self, paths: list[str]) -> dict[str, list[str]]:
+        """Children of each path; a path that does not exist has none (that is not an error)."""
+        found = self._batch("get_children", paths, ok=(NoNodeError,))
+        return {path: sorted(kids or []) for path, kids in zip(paths, found, strict=True)}
+
+    def _delete(self, paths: list[str]) -> None:
+        self._batch("delete", paths, ok=(NoNodeError,))
+
+    def _create(self, path: str, data: bytes = b"") -> bool:
+        """Create an ephemeral node (and its persistent parents); False if it already exists."""
+        created = self._one(
+            "create", path, value=data, ephemeral=True, makepath=True, ok=(NodeExistsError,)
+        )
+        return created is not None
+
+    # --- reads ----------------------------------------------------------------------
+
+    def list_services(self, namespace: str) -> list[ServiceKey]:
+        names = self._dubbo_names() | self._curator_names()
+        return [ServiceKey("", "", name) for name in sorted(names)]
+
+    def list_instances(self, service: ServiceKey) -> list[Instance]:
+        if dubbo_url.is_dubbo_name(service.name):
+            return [dubbo_url.to_instance(url) for _, url in self._providers(service.name)]
+        return [instance for _, instance in self._entries(service.name)]
+
+    # --- writes ---------------------------------------------------------------------
+
+    def register(self, service: ServiceKey, instance: Instance) -> None:
+        if dubbo_url.is_dubbo_name(service.name):
+            self._register_provider(service.name, instance)
+        else:
+            self._register_entry(service.name, instance)
+
+    def deregister(self, service: ServiceKey, instance: Instance) -> None:
+        folder, nodes = self._endpoints(service.name)
+        endpoint = (instance.ip, instance.port)
+        self._delete([f"{folder}/{node}" for node, found in nodes if found == endpoint])
+
+    def heartbeat(self, service: ServiceKey, instance: Instance) -> None:
+        if self._one("exists", self._node_path(service.name, instance)) is None:
+            log.info("%s: %s %s gone, registering again", self.config.name, service.name, instance)
+            self.register(service, instance)
+
+    def watch(self, on_change) -> bool:
+        zk_watch.ServiceWatcher(self._client(), on_change).start()
+        return True
+
+    def close(self) -> None:
+        with self._lock:
+            zk, self._zk = self._zk, None
+        if zk is not None:
+            zk.stop()
+            zk.close()
+
+    def _endpoints(self, name: str) -> tuple[str, list[tuple[str, tuple[str, int]]]]:
+        """The service's folder, and (node, (ip, port)) of each of its instances."""
+        if dubbo_url.is_dubbo_name(name):
+            nodes = [(node, (url.host, url.port)) for node, url in self._providers(name)]
+            return self._providers_folder(name), nodes
+        nodes = [(node, (i.ip, i.port)) for node, i in self._entries(name)]
+        return self._entries_folder(name), nodes
+
+    def _node_path(self, name: str, instance: Instance) -> str:
+        if dubbo_url.is_dubbo_name(name):
+            node = dubbo_url.encode_node(self._provider_url(name, instance))
+            return f"{self._providers_folder(name)}/{node}"
+        node_id = curator.instance_id(name, instance.ip, instance.port)
+        return f"{self._entries_folder(name)}/{node_id}"
+
+    # --- Dubbo layout ------------------------------------------------------------------
+
+    @staticmethod
+    def _interface_folder(interface: str) -> str:
+        # Dubbo URL-encodes the interface folder (an inner class's '$' becomes %24).
+        return f"{DUBBO_ROOT}/{dubbo_url.java_encode(interface)}/providers"
+
+    def _providers_folder(self, name: str) -> str:
+        return self._interface_folder(_dubbo_key(name)[0])
+
+    def _dubbo_names(self) -> set[str]:
+        folders = self._children([DUBBO_ROOT])[DUBBO_ROOT]
+        interfaces = [i for i in map(dubbo_url.java_decode, folders) if _nameable(i)]
+        providers = self._children([self._interface_folder(i) for i in interfaces])
+        return {
+            dubbo_url.service_name(interface, url.version, url.group)
+            for interface in interfaces
+            for _, url in _parse_providers(providers[self._interface_folder(interface)])
+        }
+
+    def _providers(self, name: str) -> list[tuple[str, dubbo_url.DubboUrl]]:
+        """(node, URL) of the providers of that interface with that version and group."""
+        _, version, group = _dubbo_key(name)
+        folder = self._providers_folder(name)
+        nodes = _parse_providers(self._children([folder])[folder])
+        return [(node, url) for node, url in nodes if dubbo_url.matches(url, version, group)]
+
+    @staticmethod
+    def _provider_url(name: str, instance: Instance) -> dubbo_url.DubboUrl:
+        try:
+            return dubbo_url.from_instance(name, instance)
+        except ValueError as error:
+            raise RegistryError(f"{name} {instance.ip}:{instance.port}: {error}") from None
+
+    def _register_provider(self, name: str, instance: Instance) -> None:
+        """Write our URL, then remove other URLs of that endpoint: never a moment without."""
+        url = self._provider_url(name, instance)
+        node = dubbo_url.encode_node(url)
+        folder, nodes = self._endpoints(name)
+        same = [n for n, endpoint in nodes if endpoint == (url.host, url.port)]
+        if node not in same:
+            self._create(f"{folder}/{node}")
+        self._delete([f"{folder}/{n}" for n in same if n != node])
+
+    # --- Curator layout ----------------------------------------------------------------
+
+    @staticmethod
+    def _entries_folder(name: str) -> str:
+        if not name or "/" in name:
+            raise RegistryError(f"not a usable Curator service name: {name!r}")
+        return f"{CURATOR_ROOT}/{name}"
+
+    def _curator_names(self) -> set[str]:
+        names = [
+            n
+            for n in self._children([CURATOR_ROOT])[CURATOR_ROOT]
+            if not dubbo_url.is_dubbo_name(n)
+        ]
+        folders = self._children([f"{CURATOR_ROOT}/{n}" for n in names])
+        return {n for n in names if folders[f"{CURATOR_ROOT}/{n}"]}
+
+    def _entries(self, name: str) -> list[tuple[str, Instance]]:
+        """(id, instance) of every readable entry; one that vanished meanwhile is skipped."""
+        folder = self._entries_folder(name)
+        ids = self._children([folder])[folder]
+        found = self._batch("get", [f"{folder}/{i}" for i in ids], ok=(NoNodeError,))
+        entries = []
+        for node_id, answer in zip(ids, found, strict=True):
+            if answer is not None and (instance := _parse_entry(f"{folder}/{node_id}", answer[0])):
+                entries.append((node_id, instance))
+        return entries
+
+    def _register_entry(self, name: str, instance: Instance) -> None:
+        """Create or overwrite our entry for that endpoint; unchanged content is not rewritten."""
+        path = self._node_path(name, instance)
+        current = self._one("get", path, ok=(NoNodeError,))
+        if current is not None and _parse_entry(path, current[0]) == instance:
+            return
+        data = curator.to_json(name, path.rpartition("/")[2], instance)
+        if not self._create(path, data):
+            self._one("set", path, value=data)
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _nameable(interface: str) -> bool:
+    # A ':' would make providers:<interface>:<version>:<group> ambiguous; '/' is a path.
+    return bool(interface) and not any(c in interface for c in ":/")
+
+
+def _dubbo_key(name: str) -> tuple[str, str, str]:
+    try:
+        return dubbo_url.parse_service_name(name)
+    except ValueError as error:
+        raise RegistryError(str(error)) from None
+
+
+def _parse_providers(nodes: list[str]) -> list[tuple[str, dubbo_url.DubboUrl]]:
+    parsed = []
+    for node in nodes:
+        try:
+            parsed.append((node, dubbo_url.decode_node(node)))
+        except ValueError as error:  # one odd node must not hide the others
+            log.warning("skipping Dubbo provider node %r: %s", node, error)
+    return parsed
+
+
+def _parse_entry(path: str, data: bytes) -> Instance | None:
+    try:
+        return curator.from_json(data)
+    except ValueError as error:
+        log.warning("skipping Curator entry %s: %s", path, error)
+        return None

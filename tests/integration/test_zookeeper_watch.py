@@ -1,0 +1,76 @@
+"""The ZooKeeper change feed against the real server: watches name what changed."""
+
+import queue
+import uuid
+from urllib.parse import quote
+
+import pytest
+from kazoo.client import KazooClient
+
+from syncapp.registries.base import ClusterConfig, ServiceKey
+from syncapp.registries.zookeeper import ZookeeperRegistry
+
+WAIT = 5.0
+
+
+@pytest.fixture
+def kazoo(zookeeper):
+    client = KazooClient(hosts=zookeeper)
+    client.start(timeout=5)
+    yield client
+    client.stop()
+    client.close()
+
+
+@pytest.fixture
+def feed(zookeeper):
+    adapter = ZookeeperRegistry(ClusterConfig("zk", "ZOOKEEPER", (zookeeper,)))
+    changes = queue.Queue()
+    assert adapter.watch(changes.put)
+    yield adapter, changes
+    adapter.close()
+
+
+def next_change(changes):
+    return changes.get(timeout=WAIT)
+
+
+def provider_node(interface, port, version="1.0.0"):
+    url = (
+        f"dubbo://10.9.0.1:{port}/{interface}?interface={interface}&version={version}"
+        "&side=provider&application=app"
+    )
+    return f"/dubbo/{interface}/providers/{quote(url, safe='')}"
+
+
+def test_a_new_and_a_removed_dubbo_provider_are_reported_by_service_name(feed, kazoo):
+    _, changes = feed
+    interface = f"com.example.W{uuid.uuid4().hex[:8]}"
+    node = provider_node(interface, 20880)
+    kazoo.create(node, ephemeral=True, makepath=True)
+    expected = ServiceKey("", "", f"providers:{interface}:1.0.0:")
+    assert next_change(changes) == expected
+    kazoo.delete(node)
+    assert next_change(changes) == expected
+    kazoo.delete(f"/dubbo/{interface}", recursive=True)
+
+
+def test_a_curator_registration_is_reported_by_its_name(feed, kazoo):
+    _, changes = feed
+    name = f"w-{uuid.uuid4().hex[:8]}"
+    kazoo.create(f"/services/{name}/id-1", b"{}", ephemeral=True, makepath=True)
+    assert next_change(changes) == ServiceKey("", "", name)
+    kazoo.delete(f"/services/{name}", recursive=True)
+
+
+def test_a_lost_session_asks_for_a_full_resync(feed, zookeeper):
+    adapter, changes = feed
+    session_id, password = adapter._client().client_id
+    # The classic way to expire a session: a second client takes it over and closes it.
+    thief = KazooClient(hosts=zookeeper, client_id=(session_id, password))
+    thief.start(timeout=5)
+    thief.stop()
+    thief.close()
+    # Other changes may come first (the shared server is busy); the resync must come.
+    while (change := changes.get(timeout=30)) is not None:
+        assert isinstance(change, ServiceKey)
