@@ -12,6 +12,8 @@ import threading
 
 from celery import current_app
 
+from syncapp.config_jobs import config_tasks
+from syncapp.engine.configs import config_root
 from syncapp.jobs import active_tasks, ways
 from syncapp.models import ServiceSync, SyncTask
 from syncapp.registries import registry_class
@@ -19,6 +21,7 @@ from syncapp.registries.base import ServiceKey
 
 log = logging.getLogger(__name__)
 EVERYTHING = None
+CONFIGS = "configs"  # the "way" of a configuration task's watch
 
 
 class Feeds:
@@ -45,6 +48,8 @@ class Feeds:
         for task in active_tasks():
             for reverse, source, _ in ways(task):
                 wanted[(task.pk, reverse)] = (source.updated_at, task.updated_at, source)
+        for task in config_tasks():
+            wanted[(task.pk, CONFIGS)] = (task.source.updated_at, task.updated_at, task.source)
         for way in list(self.watches):
             if way not in wanted or self.watches[way][0] != wanted[way][:2]:
                 self.stop(way)
@@ -55,7 +60,7 @@ class Feeds:
     def start(self, way, version, source) -> None:
         adapter = registry_class(source.cluster_type)(source.config())
         try:
-            pushing = adapter.watch(lambda key, way=way: self.note(way, key))
+            pushing = self._watch(adapter, way)
         except Exception as exc:  # an unreachable source: the scan job still covers it
             log.warning("cannot watch %s: %s", source, exc)
             adapter.close()
@@ -63,6 +68,12 @@ class Feeds:
         if pushing:
             log.info("watching %s for task %s", source, way[0])
         self.watches[way] = (version, adapter)
+
+    def _watch(self, adapter, way) -> bool:
+        if way[1] == CONFIGS:
+            pattern = SyncTask.objects.get(pk=way[0]).service_match_pattern
+            return adapter.watch_configs(config_root(pattern), lambda: self.note(way, None))
+        return adapter.watch(lambda key: self.note(way, key))
 
     def stop(self, way) -> None:
         _, adapter = self.watches.pop(way)
@@ -78,7 +89,10 @@ class Feeds:
 
     # --- dispatch ---------------------------------------------------------------
 
-    def dispatch(self, task_id: int, reverse: bool, key: ServiceKey | None) -> int:
+    def dispatch(self, task_id: int, reverse, key: ServiceKey | None) -> int:
+        if reverse == CONFIGS:
+            self.send_task("workers.tasks.sync_configs", args=[task_id])
+            return 1
         if key is EVERYTHING:
             self.send_task("workers.tasks.scan_task", args=[task_id, True])
             return 1

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from syncapp import jobs
+from syncapp import config_jobs, jobs
 
 
 @shared_task
@@ -10,6 +10,8 @@ def scan_all(force: bool = False) -> None:
     """Beat: scan every active task (the polling change feed)."""
     for task_id in jobs.active_tasks().values_list("id", flat=True):
         scan_task.delay(task_id, force)
+    for task_id in config_jobs.config_tasks().values_list("id", flat=True):
+        sync_configs.delay(task_id)
 
 
 @shared_task
@@ -39,3 +41,8 @@ def renew_all_leases() -> None:
 @shared_task(expires=30)
 def renew_leases(cluster_id: int) -> None:
     jobs.renew_leases(cluster_id)
+
+
+@shared_task
+def sync_configs(task_id: int) -> None:
+    config_jobs.sync_configs(task_id)

@@ -46,18 +46,26 @@ def copyable(instance: Instance, direction: Direction) -> bool:
     return instance.healthy and instance.enabled
 
 
-def desired_at_dest(source: list[Instance], direction: Direction) -> dict[tuple, Instance]:
+def _as_is(instance: Instance) -> Instance:
+    return instance
+
+
+def desired_at_dest(source: list[Instance], direction: Direction, stored=_as_is) -> dict:
     extra = direction.markers
-    return {i.key: i.with_metadata(extra) for i in source if copyable(i, direction)}
+    copies = (stored(i.with_metadata(extra)) for i in source if copyable(i, direction))
+    return {c.key: c for c in copies}
 
 
-def plan(source: list[Instance], dest: list[Instance], direction: Direction) -> Changes:
+def plan(
+    source: list[Instance], dest: list[Instance], direction: Direction, stored=_as_is
+) -> Changes:
     """What to write so the destination holds exactly the source's copyable instances.
 
     Only destination instances marked with this direction's source are ever removed or
-    overwritten; native ones (and other tools' copies) are left alone.
+    overwritten; native ones (and other tools' copies) are left alone. `stored` maps a copy
+    to the form the destination keeps (Registry.stored_form), so comparisons are fair.
     """
-    want = desired_at_dest(source, direction)
+    want = desired_at_dest(source, direction, stored)
     owned = {i.key: i for i in dest if markers.is_owned_by(i.metadata, direction.source)}
     others = {i.key for i in dest if i.key not in owned}
     changes = Changes()

@@ -47,7 +47,12 @@ def sync_one_service(
     if digest == known_digest and not force:
         return SyncResult(digest=digest, skipped=True)
     target = dest_service_key(service, direction)
-    changes = plan(instances, dest.list_instances(target), direction)
+    changes = plan(
+        instances,
+        dest.list_instances(target),
+        direction,
+        stored=lambda copy: dest.stored_form(target, copy),
+    )
     apply(dest, target, changes)
     if changes:
         log.info(

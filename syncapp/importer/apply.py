@@ -14,6 +14,7 @@ from syncapp.importer.parse import (
 from syncapp.models import Cluster, SyncTask
 
 SECRET_FIELDS = {"password", "ak", "sk"}
+CONFIG_KINDS = ("ZOOKEEPER",)
 
 
 @dataclass
@@ -65,30 +66,56 @@ def _diff_row(kind, name, row, values) -> Change:
 
 
 def check_references(spec: ConfigSpec) -> None:
-    """Tasks must name clusters of the file or the database, and two different ones."""
-    known = {c.clusterName for c in spec.clusters}
-    known |= set(
+    """Tasks must name clusters of the file or the database, two different ones, and
+    kinds that can do what the task asks."""
+    kinds = dict(
         Cluster.objects.filter(cluster_name__in=_task_cluster_names(spec)).values_list(
-            "cluster_name", flat=True
+            "cluster_name", "cluster_type"
         )
     )
+    kinds.update({c.clusterName: c.clusterType for c in spec.clusters})
     problems = []
     for i, task in enumerate(spec.tasks):
         for role in ("source", "destination"):
-            if getattr(task, role) not in known:
+            if getattr(task, role) not in kinds:
+                name = getattr(task, role)
                 problems.append(
-                    Problem(
-                        task.line,
-                        f"tasks[{i}].{role}",
-                        f"unknown cluster {getattr(task, role)!r}",
-                    )
+                    Problem(task.line, f"tasks[{i}].{role}", f"unknown cluster {name!r}")
                 )
         if task.source == task.destination:
             problems.append(
                 Problem(task.line, f"tasks[{i}].destination", "must differ from source")
             )
+        problems += config_task_problems(task, i, kinds)
     if problems:
         raise ConfigError(problems)
+
+
+def config_task_problems(task: TaskSpec, index: int, kinds: dict[str, str]) -> list[Problem]:
+    """Configuration is copied one way between kinds that hold it (ZooKeeper for now)."""
+    if task.type != "Config":
+        return []
+    where = f"tasks[{index}]"
+    problems = []
+    if task.mode != "Unidirectional":
+        problems.append(
+            Problem(
+                task.line,
+                f"{where}.mode",
+                "a Config task must be Unidirectional: znode data carries no marker to stop loops",
+            )
+        )
+    for role in ("source", "destination"):
+        kind = kinds.get(getattr(task, role))
+        if kind and kind not in CONFIG_KINDS:
+            problems.append(
+                Problem(
+                    task.line,
+                    f"{where}.{role}",
+                    f"Config sync needs a {' or '.join(CONFIG_KINDS)} cluster, not {kind}",
+                )
+            )
+    return problems
 
 
 def _task_cluster_names(spec: ConfigSpec) -> set[str]:

@@ -138,8 +138,33 @@ class Registry:
     def deregister(self, service: ServiceKey, instance: Instance) -> None:
         raise NotImplementedError
 
+    def stored_form(self, service: ServiceKey, instance: Instance) -> Instance:
+        """The instance as this registry would list it back after `register`: fields it
+        cannot hold are dropped or rounded, fields it adds are added. The engine compares in
+        this form, so a copy is not rewritten every round for a field that cannot stick."""
+        return instance
+
     def heartbeat(self, service: ServiceKey, instance: Instance) -> None:
         """Renew the lease of an instance we registered (re-registering it if gone)."""
+
+    # --- configuration (key -> bytes); only kinds with `has_configs` implement these ---
+
+    has_configs = False
+
+    def list_configs(self, root: str) -> dict[str, bytes]:
+        """Every configuration entry at or under root; raises RegistryError on failure."""
+        raise NotImplementedError
+
+    def put_config(self, key: str, value: bytes) -> None:
+        raise NotImplementedError
+
+    def delete_config(self, key: str) -> bool:
+        """False when the entry could not be removed because of entries not ours under it."""
+        raise NotImplementedError
+
+    def watch_configs(self, root: str, on_change: Callable[[], None]) -> bool:
+        """Call on_change() whenever anything under root changes; False if no push feed."""
+        return False
 
     def watch(self, on_change: Callable[[ServiceKey | None], None]) -> bool:
         """Push changes from now on: on_change(key) for one service, on_change(None) when

@@ -82,3 +82,45 @@ class ServiceWatcher:
     def _curator_entries(self, path: str, children: set[str]) -> None:
         if self._delta(path, children):
             self.on_change(ServiceKey("", "", path.rsplit("/", 1)[1]))
+
+
+class TreeWatcher:
+    """Data and children watches on every persistent node under a root (kazoo 2.11 has no
+    persistent recursive watch); any change anywhere calls on_change()."""
+
+    def __init__(self, zk: KazooClient, on_change: Callable[[], None]):
+        self.zk = zk
+        self.on_change = on_change
+        self.data_watched: set[str] = set()
+        self.children_watched: set[str] = set()
+
+    def start(self, root: str) -> None:
+        self.zk.add_listener(self._state)
+        self.watch(root)
+
+    def _state(self, state) -> None:
+        if state == KazooState.CONNECTED:
+            self.on_change()  # events may have been missed while disconnected
+
+    def watch(self, path: str) -> None:
+        if path not in self.data_watched:
+            self.data_watched.add(path)
+            DataWatch(self.zk, path, lambda data, stat, event: self._on_data(path, stat, event))
+
+    def _on_data(self, path: str, stat, event) -> None:
+        if event is not None:  # None on the first call, which only reports the present state
+            self.on_change()
+        if stat is None:
+            self.children_watched.discard(path)  # its ChildrenWatch ended with the node
+        elif not stat.ephemeralOwner and path not in self.children_watched:
+            self.children_watched.add(path)
+            ChildrenWatch(self.zk, path, lambda kids: self._on_children(path, kids))
+
+    def _on_children(self, path: str, kids: list[str]) -> None:
+        for kid in kids:
+            self.watch(f"{path.rstrip('/')}/{kid}")
+        self.on_change()
+
+
+def watch_tree(zk: KazooClient, root: str, on_change: Callable[[], None]) -> None:
+    TreeWatcher(zk, on_change).start(root)

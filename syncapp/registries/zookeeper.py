@@ -27,7 +27,7 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import KazooException, NodeExistsError, NoNodeError
 from kazoo.handlers.threading import KazooTimeoutError
 
-from syncapp.registries import curator, dubbo_url, zk_watch
+from syncapp.registries import curator, dubbo_url, zk_config, zk_watch
 from syncapp.registries.base import Instance, Registry, RegistryError, ServiceKey
 
 log = logging.getLogger(__name__)
@@ -117,6 +117,15 @@ class ZookeeperRegistry(Registry):
 
     # --- writes ---------------------------------------------------------------------
 
+    def stored_form(self, service: ServiceKey, instance: Instance) -> Instance:
+        """What listing gives back: Dubbo adds protocol/path/category..., scales weights."""
+        try:
+            if dubbo_url.is_dubbo_name(service.name):
+                return dubbo_url.to_instance(dubbo_url.from_instance(service.name, instance))
+            return curator.from_json(curator.to_json(service.name, "id", instance))
+        except ValueError:  # not writable as is: register will say why
+            return instance
+
     def register(self, service: ServiceKey, instance: Instance) -> None:
         if dubbo_url.is_dubbo_name(service.name):
             self._register_provider(service.name, instance)
@@ -132,6 +141,29 @@ class ZookeeperRegistry(Registry):
         if self._one("exists", self._node_path(service.name, instance)) is None:
             log.info("%s: %s %s gone, registering again", self.config.name, service.name, instance)
             self.register(service, instance)
+
+    # --- configuration: persistent znodes --------------------------------------------
+
+    has_configs = True
+
+    def list_configs(self, root: str) -> dict[str, bytes]:
+        return self._guarded("read", root, zk_config.read_tree, root, REQUEST_TIMEOUT)
+
+    def put_config(self, key: str, value: bytes) -> None:
+        self._guarded("write", key, zk_config.put, key, value)
+
+    def delete_config(self, key: str) -> bool:
+        return self._guarded("delete", key, zk_config.delete, key)
+
+    def watch_configs(self, root: str, on_change) -> bool:
+        zk_watch.watch_tree(self._client(), root, on_change)
+        return True
+
+    def _guarded(self, what: str, path: str, fn, *args):
+        try:
+            return fn(self._client(), *args)
+        except KAZOO_ERRORS as error:
+            raise RegistryError(f"ZooKeeper {self.hosts}: {what} {path}: {error!r}") from None
 
     def watch(self, on_change) -> bool:
         zk_watch.ServiceWatcher(self._client(), on_change).start()

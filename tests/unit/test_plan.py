@@ -80,3 +80,13 @@ def test_a_source_instance_turning_unhealthy_is_removed_where_only_live_ones_cou
     dest = [copy_of(inst(1), LIVE_ONLY)]
     changes = plan([inst(1, healthy=False)], dest, LIVE_ONLY)
     assert [i.port for i in changes.deregister] == [1]
+
+
+def test_fields_the_destination_cannot_hold_do_not_cause_rewrites():
+    def stored(instance):  # like Eureka: no weight, no cluster
+        return Instance(ip=instance.ip, port=instance.port, metadata=instance.metadata)
+
+    source = [inst(1, weight=3, cluster="east")]
+    first = plan(source, [], WAY, stored)
+    assert first.register == [Instance("10.0.0.1", 1, metadata=WAY.markers)]
+    assert not plan(source, first.register, WAY, stored)

@@ -1,0 +1,45 @@
+"""The domain side of configuration tasks (type Config): mirror a subtree one way."""
+
+import logging
+
+from django.utils import timezone
+
+from syncapp.connections import registry_for
+from syncapp.engine.configs import config_root, plan_configs
+from syncapp.models import SyncTask
+from syncapp.registries.base import RegistryError
+
+log = logging.getLogger(__name__)
+
+
+def config_tasks():
+    return SyncTask.objects.filter(paused=False, sync_type=SyncTask.CONFIG).select_related(
+        "source", "destination"
+    )
+
+
+def sync_configs(task_id: int) -> None:
+    """Make the destination's entries under the task's pattern equal the source's."""
+    task = SyncTask.objects.select_related("source", "destination").get(pk=task_id)
+    if task.paused or task.sync_type != SyncTask.CONFIG:
+        return
+    source, dest = registry_for(task.source), registry_for(task.destination)
+    root = config_root(task.service_match_pattern)
+    try:
+        changes = plan_configs(
+            source.list_configs(root), dest.list_configs(root), task.service_match_pattern
+        )
+        kept = apply_configs(dest, changes)
+    except RegistryError as exc:
+        log.warning("config sync of %s failed: %s", task, exc)
+        SyncTask.objects.filter(pk=task_id).update(last_error=str(exc)[:2000])
+        return
+    note = f"{len(kept)} entries kept: they hold entries not ours" if kept else ""
+    SyncTask.objects.filter(pk=task_id).update(last_scan_at=timezone.now(), last_error=note)
+
+
+def apply_configs(dest, changes) -> list[str]:
+    """Write, then delete deepest first; returns the keys that could not be deleted."""
+    for key, value in changes.put:
+        dest.put_config(key, value)
+    return [key for key in changes.delete if not dest.delete_config(key)]
