@@ -39,11 +39,13 @@ import consul
 import requests
 
 from syncapp.registries.base import Instance, Registry, RegistryError, ServiceKey
+from syncapp.registries.pollfeed import PollingFeed
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 8500
 TIMEOUT = 10.0  # seconds; py-consul's default of 30 would stall a failover
 TTL_SECONDS = 15  # three missed heartbeats at the default 5 s interval
+BLOCK_WAIT = "5s"  # a blocking query returns at the latest after this
 DEREGISTER_AFTER = "1m"  # Consul's minimum for DeregisterCriticalServiceAfter
 TAGS_KEY = "consul.tags"
 ENCODED_PREFIX = "msesync-"
@@ -146,6 +148,9 @@ class ConsulRegistry(Registry):
             raise RegistryError("no connectKeyList given")
         self.clients = [client_for(k, config.password) for k in config.connect_keys]
         self._current = 0
+        self._check_index = None
+        self._check_seen: tuple[dict, set] = ({}, set())
+        self._feed: PollingFeed | None = None
 
     def _call(self, operation):
         """operation(client) on the agent in use, moving to the next one on connection errors."""
@@ -165,6 +170,27 @@ class ConsulRegistry(Registry):
         # py-consul's write calls answer False, not an error, for an HTTP 404.
         if not self._call(operation):
             raise Refused(f"Consul {what}: not found")
+
+    # --- change feed: a blocking query on every check, plus the catalog's names ----------
+
+    def watch(self, on_change) -> bool:
+        self._feed = PollingFeed(self.config.name, self.changes, on_change, pause=0.05)
+        self._feed.start()
+        return True
+
+    def changes(self) -> set[ServiceKey | None]:
+        """Services whose checks or presence changed; waits up to BLOCK_WAIT for a change."""
+        index, checks = self._call(
+            lambda c: c.health.state("any", index=self._check_index, wait=BLOCK_WAIT)
+        )
+        self._check_index = index
+        statuses: dict[str, set] = {}
+        for check in checks or []:
+            entry = (check.get("ServiceID"), check.get("CheckID"), check.get("Status"))
+            statuses.setdefault(check.get("ServiceName") or "", set()).add(entry)
+        names = {k.name for k in self.list_services("")}
+        before, self._check_seen = self._check_seen, (statuses, names)
+        return _changed(before, (statuses, names))
 
     # --- reads --------------------------------------------------------------------
 
@@ -241,6 +267,20 @@ class ConsulRegistry(Registry):
             self.register(service, instance)
 
     def close(self) -> None:
+        if self._feed:
+            self._feed.stop()
         # py-consul's close() leaves the requests session open.
         for client in self.clients:
             client.http.session.close()
+
+
+def _changed(before: tuple[dict, set], after: tuple[dict, set]) -> set[ServiceKey | None]:
+    """Names whose checks or presence differ; a node-level check change touches all (None)."""
+    (old_checks, old_names), (new_checks, new_names) = before, after
+    if old_names and old_checks.get("") != new_checks.get(""):
+        return {None}
+    names = {
+        n for n in old_checks.keys() | new_checks.keys() if old_checks.get(n) != new_checks.get(n)
+    }
+    names |= old_names ^ new_names
+    return {ServiceKey("", "", n) for n in names - {"", "consul"}}

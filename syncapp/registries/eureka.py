@@ -26,8 +26,10 @@ from urllib.parse import quote
 
 from syncapp.registries.base import Instance, Registry, RegistryError, ServiceKey
 from syncapp.registries.http import HttpClient
+from syncapp.registries.pollfeed import PollingFeed
 
 log = logging.getLogger(__name__)
+DELTA_POLL = 1.0  # seconds between reads of /apps/delta (it keeps ~3 min of changes)
 DEFAULT_PORT = 8761
 RENEWAL_SECONDS = 5  # what we tell the server; our heartbeat job sets the real pace
 LEASE_SECONDS = 15  # see the module docstring: evicted ~2 x this after the last renewal
@@ -74,6 +76,8 @@ class EurekaRegistry(Registry):
         super().__init__(config)
         self.http = HttpClient(config.connect_keys, "/eureka")
         self.http.session.headers["Accept"] = "application/json"
+        self._delta_seen: dict = {}
+        self._feed: PollingFeed | None = None
         if config.username:
             self.http.session.auth = (config.username, config.password)
 
@@ -103,6 +107,35 @@ class EurekaRegistry(Registry):
         return (
             f"{self._app_path(service.name)}/{quote(instance_id(service.name, instance), safe='')}"
         )
+
+    # --- change feed: /apps/delta, polled every second ----------------------------------
+
+    def watch(self, on_change) -> bool:
+        self._feed = PollingFeed(self.config.name, self.delta_changes, on_change, DELTA_POLL)
+        self._feed.start()
+        return True
+
+    def delta_changes(self) -> set[ServiceKey]:
+        """Apps whose entries in the delta differ from the last poll's."""
+        body = self._json("/apps/delta")
+        try:
+            current = {
+                (app["name"], info.get("instanceId") or info.get("hostName")): (
+                    info.get("actionType"),
+                    info.get("lastUpdatedTimestamp"),
+                    info.get("status"),
+                )
+                for app in as_list(body["applications"].get("application"))
+                for info in as_list(app.get("instance"))
+            }
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise RegistryError(f"Eureka GET /apps/delta: unexpected answer ({exc!r})") from None
+        seen, self._delta_seen = self._delta_seen, current
+        return {
+            ServiceKey("", "", app)
+            for (app, iid), sig in current.items()
+            if seen.get((app, iid)) != sig
+        }
 
     # --- reads --------------------------------------------------------------------
 
@@ -171,4 +204,6 @@ class EurekaRegistry(Registry):
             self.register(service, instance)
 
     def close(self) -> None:
+        if self._feed:
+            self._feed.stop()
         self.http.close()

@@ -1,0 +1,53 @@
+"""A change feed for registries without push: a daemon thread that polls (or long-polls).
+
+`poll()` returns the services that changed since its last call, or raises RegistryError;
+after a failure the next success reports "everything" (None), since changes were missed.
+"""
+
+import logging
+import threading
+from collections.abc import Callable
+
+from syncapp.registries.base import RegistryError, ServiceKey
+
+log = logging.getLogger(__name__)
+
+
+class PollingFeed:
+    def __init__(
+        self,
+        name: str,
+        poll: Callable[[], set[ServiceKey]],
+        on_change: Callable[[ServiceKey | None], None],
+        pause: float = 1.0,
+    ):
+        self.poll = poll
+        self.on_change = on_change
+        self.pause = pause
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self.run, name=f"feed-{name}", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def run(self) -> None:
+        missed = False
+        while not self.stopped.is_set():
+            missed = self.step(missed)
+            self.stopped.wait(self.pause)
+
+    def step(self, missed: bool) -> bool:
+        """One poll; returns whether changes may have been missed."""
+        try:
+            changed = self.poll()
+        except RegistryError as exc:
+            log.debug("change feed poll failed: %s", exc)
+            return True
+        if missed:
+            self.on_change(None)
+        for key in changed:
+            self.on_change(key)
+        return False
