@@ -5,7 +5,7 @@ ZooKeeper's own /zookeeper tree is never read or written.
 """
 
 from kazoo.client import KazooClient
-from kazoo.exceptions import NoNodeError, NotEmptyError
+from kazoo.exceptions import NodeExistsError, NoNodeError, NotEmptyError
 
 SYSTEM_ROOT = "/zookeeper"
 
@@ -35,10 +35,10 @@ def read_tree(zk: KazooClient, root: str, timeout: float) -> dict[str, bytes]:
 
 
 def put(zk: KazooClient, path: str, data: bytes) -> None:
-    if zk.exists(path):
-        zk.set(path, data)
-    else:
+    try:
         zk.create(path, data, makepath=True)
+    except NodeExistsError:  # there already (or another worker just made it): overwrite
+        zk.set(path, data)
 
 
 def delete(zk: KazooClient, path: str) -> bool:

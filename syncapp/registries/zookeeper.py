@@ -22,8 +22,9 @@ are refused; metadata values holding `&` or `;` cannot be Dubbo parameters; no Z
 
 import logging
 import threading
+import time
 
-from kazoo.client import KazooClient
+from kazoo.client import KazooClient, KazooState
 from kazoo.exceptions import KazooException, NodeExistsError, NoNodeError
 from kazoo.handlers.threading import KazooTimeoutError
 
@@ -35,6 +36,7 @@ DEFAULT_PORT = 2181
 CONNECT_TIMEOUT = 5.0  # seconds to establish the first session
 SESSION_TIMEOUT = 15.0  # how long our ephemeral nodes outlive a silent worker
 REQUEST_TIMEOUT = 10.0
+STUCK_AFTER = 2 * SESSION_TIMEOUT  # disconnected this long: start a new client
 DUBBO_ROOT = "/dubbo"
 CURATOR_ROOT = "/services"
 KAZOO_ERRORS = (KazooException, KazooTimeoutError)
@@ -53,14 +55,39 @@ class ZookeeperRegistry(Registry):
         self.hosts = connect_string(config.connect_keys)
         self._zk: KazooClient | None = None
         self._lock = threading.Lock()
+        self._down_since: float | None = None
 
     # --- plumbing -------------------------------------------------------------------
 
     def _client(self) -> KazooClient:
         with self._lock:
+            if self._zk is not None and self._stuck():
+                # kazoo retries forever with the last zxid it saw, which a server that lost
+                # its data refuses: only a fresh client (new session) gets through.
+                log.warning(
+                    "%s: no ZooKeeper session for %.0f s, reconnecting afresh",
+                    self.config.name,
+                    time.monotonic() - self._down_since,
+                )
+                self._discard()
             if self._zk is None:
                 self._zk = self._start()
             return self._zk
+
+    def _stuck(self) -> bool:
+        down = self._down_since
+        return down is not None and time.monotonic() - down > STUCK_AFTER
+
+    def _on_state(self, state) -> None:
+        if state == KazooState.CONNECTED:
+            self._down_since = None
+        elif self._down_since is None:
+            self._down_since = time.monotonic()
+
+    def _discard(self) -> None:
+        zk, self._zk, self._down_since = self._zk, None, None
+        zk.stop()
+        zk.close()
 
     def _start(self) -> KazooClient:
         if not self.hosts:
@@ -70,6 +97,7 @@ class ZookeeperRegistry(Registry):
             zk.start(timeout=CONNECT_TIMEOUT)  # on time-out kazoo stops and closes itself
         except KAZOO_ERRORS as error:
             raise RegistryError(f"ZooKeeper {self.hosts}: cannot connect: {error}") from None
+        zk.add_listener(self._on_state)
         return zk
 
     def _batch(self, op: str, paths: list[str], *, ok=(), **kwargs) -> list:

@@ -49,6 +49,7 @@ class Server:
 
     name: str = ""
     ports: tuple[int, ...] = ()  # every TCP port it binds, checked for collisions before start
+    start_attempts: int = 1  # more for servers with a known flaky start
     ready_timeout: float = 120.0  # seconds `up` waits for is_ready()
 
     def obtain(self) -> None:
@@ -249,7 +250,20 @@ def fail_start(server: Server, why: str) -> None:
 
 
 def start(server: Server) -> str:
-    """Start the server unless our own instance is already running and ready; say which."""
+    """Start the server unless our own instance is already running and ready; say which.
+
+    A server with a known flaky start (`start_attempts` > 1) is tried again from scratch."""
+    for attempt in range(1, server.start_attempts + 1):
+        try:
+            return start_once(server)
+        except TestbedError as error:
+            if attempt == server.start_attempts:
+                raise
+            print(f"{server.name}: start attempt {attempt} failed, retrying: {error}"[:500])
+    raise AssertionError("unreachable")
+
+
+def start_once(server: Server) -> str:
     rdir = run_dir(server.name)
     pid = read_pid(server.name)
     if is_ours(server.name, pid) and probe(server):
@@ -267,6 +281,20 @@ def start(server: Server) -> str:
     except Exception as error:
         fail_start(server, f"start failed: {error!r}")
     return f"started (pid {proc.pid})"
+
+
+def halt(server: Server) -> None:
+    """Kill the server but keep its run dir: `resume` then restarts it on the same data,
+    as an operator's restart would (tests of outages use the pair)."""
+    pid = read_pid(server.name)
+    if is_ours(server.name, pid):
+        kill_session(pid)
+
+
+def resume(server: Server) -> None:
+    """Start a halted server again on its existing data and wait until it is ready."""
+    proc = spawn(server, run_dir(server.name))
+    wait_ready(server, proc)
 
 
 def stop(server: Server) -> str:

@@ -16,7 +16,9 @@ FIXTURES = {
     "nacos_alt": ("rnacos", "NACOS_ALT_ADDR"),
     "zookeeper": ("zookeeper", "ZK_ADDR"),
     "eureka": ("eureka", "EUREKA_URL"),
+    "eureka_alt": ("eureka_alt", "EUREKA_ALT_URL"),
     "consul": ("consul", "CONSUL_ADDR"),
+    "consul_alt": ("consul_alt", "CONSUL_ALT_ADDR"),
     "mysql": ("mariadb", "MYSQL_URL"),
     "redis": ("redis", "REDIS_URL"),
 }

@@ -13,9 +13,11 @@ SERVERS = {
     "redis": "tests.testbed.servers.redis.ServerImpl",
     "zookeeper": "tests.testbed.servers.zookeeper.ServerImpl",
     "consul": "tests.testbed.servers.consul.ServerImpl",
+    "consul_alt": "tests.testbed.servers.consul_alt.ServerImpl",
     "rnacos": "tests.testbed.servers.rnacos.ServerImpl",
     "nacos": "tests.testbed.servers.nacos.ServerImpl",
     "eureka": "tests.testbed.servers.eureka.ServerImpl",
+    "eureka_alt": "tests.testbed.servers.eureka_alt.ServerImpl",
 }
 
 

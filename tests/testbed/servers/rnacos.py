@@ -11,6 +11,8 @@ import re
 import subprocess
 from pathlib import Path
 
+import requests
+
 from tests.testbed.base import Server, run_dir
 from tests.testbed.obtain import cargo_bin_dir, cargo_install
 from tests.testbed.probes import http_get
@@ -44,6 +46,18 @@ class ServerImpl(Server):
             "RNACOS_HTTP_CONSOLE_PORT": "0",  # 0 = console server not started
             "RNACOS_DATA_DIR": str(run_dir / "data"),
         }
+
+    # r-nacos 0.8.8 sometimes panics in its raft state actor at start (an injection race in
+    # raftapply.rs); it keeps serving reads but every namespace/config write answers HTTP 500
+    # "Mailbox has closed". after_start() detects that with a write, and we start again.
+    start_attempts = 3
+
+    def after_start(self, run_dir: Path) -> None:
+        url = f"http://127.0.0.1:{HTTP_PORT}/nacos/v1/console/namespaces"
+        probe = {"customNamespaceId": "testbed-probe", "namespaceName": "testbed-probe"}
+        answer = requests.post(url, params=probe, timeout=5)
+        if answer.status_code != 200:
+            raise RuntimeError(f"r-nacos cannot write ({answer.status_code} {answer.text[:80]})")
 
     def is_ready(self) -> bool:
         return http_get(f"http://127.0.0.1:{HTTP_PORT}/health") == "success"
