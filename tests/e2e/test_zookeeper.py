@@ -24,14 +24,6 @@ def tag():
     return f"z{uuid.uuid4().hex[:6]}"
 
 
-@pytest.fixture
-def zk(zookeeper):
-    client = kazoo_client(zookeeper)
-    yield client
-    client.stop()
-    client.close()
-
-
 def nacos_reader(address) -> NacosRegistry:
     return NacosRegistry(ClusterConfig("reader", "NACOS", (address,)))
 

@@ -6,7 +6,6 @@ import uuid
 from urllib.parse import quote_plus, unquote_plus
 
 import pytest
-from kazoo.client import KazooClient
 
 from syncapp.registries import zookeeper
 from syncapp.registries.base import ClusterConfig, Instance, RegistryError, ServiceKey
@@ -25,16 +24,6 @@ def registry(zookeeper):
     adapter = ZookeeperRegistry(ClusterConfig("zk", "ZOOKEEPER", (zookeeper,)))
     yield adapter
     adapter.close()
-
-
-@pytest.fixture
-def zk(zookeeper):
-    """A second, independent session: plays Dubbo / Spring apps and checks what we wrote."""
-    client = KazooClient(hosts=zookeeper, timeout=5)
-    client.start(timeout=10)
-    yield client
-    client.stop()
-    client.close()
 
 
 @pytest.fixture

@@ -14,15 +14,6 @@ WAIT = 5.0
 
 
 @pytest.fixture
-def kazoo(zookeeper):
-    client = KazooClient(hosts=zookeeper)
-    client.start(timeout=5)
-    yield client
-    client.stop()
-    client.close()
-
-
-@pytest.fixture
 def feed(zookeeper):
     adapter = ZookeeperRegistry(ClusterConfig("zk", "ZOOKEEPER", (zookeeper,)))
     changes = queue.Queue()
@@ -46,24 +37,24 @@ def provider_node(interface, port, version="1.0.0"):
     return f"/dubbo/{interface}/providers/{quote(url, safe='')}"
 
 
-def test_a_new_and_a_removed_dubbo_provider_are_reported_by_service_name(feed, kazoo):
+def test_a_new_and_a_removed_dubbo_provider_are_reported_by_service_name(feed, zk):
     _, changes = feed
     interface = f"com.example.W{uuid.uuid4().hex[:8]}"
     node = provider_node(interface, 20880)
-    kazoo.create(node, ephemeral=True, makepath=True)
+    zk.create(node, ephemeral=True, makepath=True)
     expected = ServiceKey("", "", f"providers:{interface}:1.0.0:")
     assert reported(changes, expected)
-    kazoo.delete(node)
+    zk.delete(node)
     assert reported(changes, expected)
-    kazoo.delete(f"/dubbo/{interface}", recursive=True)
+    zk.delete(f"/dubbo/{interface}", recursive=True)
 
 
-def test_a_curator_registration_is_reported_by_its_name(feed, kazoo):
+def test_a_curator_registration_is_reported_by_its_name(feed, zk):
     _, changes = feed
     name = f"w-{uuid.uuid4().hex[:8]}"
-    kazoo.create(f"/services/{name}/id-1", b"{}", ephemeral=True, makepath=True)
+    zk.create(f"/services/{name}/id-1", b"{}", ephemeral=True, makepath=True)
     assert reported(changes, ServiceKey("", "", name))
-    kazoo.delete(f"/services/{name}", recursive=True)
+    zk.delete(f"/services/{name}", recursive=True)
 
 
 def test_a_lost_session_asks_for_a_full_resync(feed, zookeeper):

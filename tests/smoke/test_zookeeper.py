@@ -3,16 +3,6 @@
 import uuid
 
 import pytest
-from kazoo.client import KazooClient
-
-
-@pytest.fixture
-def zk(zookeeper):
-    client = KazooClient(hosts=zookeeper, timeout=5)
-    client.start(timeout=10)
-    yield client
-    client.stop()
-    client.close()
 
 
 @pytest.fixture
