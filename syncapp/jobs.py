@@ -80,8 +80,12 @@ def scan_task(task_id: int) -> list[int]:
 
 
 def scan_way(task: SyncTask, reverse: bool, source, dest) -> list[int]:
-    listed = list_matching(source, task.service_match_pattern)
     direction = direction_for(task, reverse)
+    listed = [
+        k
+        for k in list_matching(source, task.service_match_pattern)
+        if dest.accepts(dest_service_key(k, direction))
+    ]
     for namespace in {dest_service_key(k, direction).namespace for k in listed}:
         dest.ensure_namespace(namespace)
     rows = ServiceSync.objects.filter(task=task, reverse=reverse)

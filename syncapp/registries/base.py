@@ -138,6 +138,10 @@ class Registry:
     def deregister(self, service: ServiceKey, instance: Instance) -> None:
         raise NotImplementedError
 
+    def accepts(self, service: ServiceKey) -> bool:
+        """Whether a service of that name can be written here at all."""
+        return True
+
     def stored_form(self, service: ServiceKey, instance: Instance) -> Instance:
         """The instance as this registry would list it back after `register`: fields it
         cannot hold are dropped or rounded, fields it adds are added. The engine compares in

@@ -11,6 +11,10 @@ Two layouts, told apart by the service name (namespace and group are always ""):
 - any other name: Curator entries `/services/<name>/<id>` (see curator.py). Dubbo 3's
   application-level entries live there too and read the same way.
 
+Ownership: an application may register itself at the same ip:port as our copy of it (it
+does, mid-migration). Our deregister and re-register touch only nodes of the same writer (the
+`sourceClusterId` marker, or its absence), never the application's own node.
+
 Leases: what we write is ephemeral, so it lives as long as this adapter's session; `heartbeat`
 re-creates a node that is gone (session expiry, another worker's death) with one exists().
 Only registered, hence live, instances exist here: `syncs_health = False`.
@@ -38,8 +42,10 @@ SESSION_TIMEOUT = 15.0  # how long our ephemeral nodes outlive a silent worker
 REQUEST_TIMEOUT = 10.0
 STUCK_AFTER = 2 * SESSION_TIMEOUT  # disconnected this long: start a new client
 DUBBO_ROOT = "/dubbo"
+DUBBO_NON_PROVIDERS = ("consumers:", "routers:", "configurators:")
 CURATOR_ROOT = "/services"
 KAZOO_ERRORS = (KazooException, KazooTimeoutError)
+WRITER_KEY = "sourceClusterId"  # the engine's marker of who wrote a copy (none: a native)
 
 
 def connect_string(keys) -> str:
@@ -145,6 +151,11 @@ class ZookeeperRegistry(Registry):
 
     # --- writes ---------------------------------------------------------------------
 
+    def accepts(self, service: ServiceKey) -> bool:
+        # Dubbo's other categories on Nacos (consumers:..., routers:...) are no services to
+        # provide here, and must not land in the Curator layout under their odd names.
+        return not service.name.startswith(DUBBO_NON_PROVIDERS)
+
     def stored_form(self, service: ServiceKey, instance: Instance) -> Instance:
         """What listing gives back: Dubbo adds protocol/path/category..., scales weights."""
         try:
@@ -162,7 +173,7 @@ class ZookeeperRegistry(Registry):
 
     def deregister(self, service: ServiceKey, instance: Instance) -> None:
         folder, nodes = self._endpoints(service.name)
-        endpoint = (instance.ip, instance.port)
+        endpoint = (instance.ip, instance.port, instance.metadata.get(WRITER_KEY, ""))
         self._delete([f"{folder}/{node}" for node, found in nodes if found == endpoint])
 
     def heartbeat(self, service: ServiceKey, instance: Instance) -> None:
@@ -204,12 +215,18 @@ class ZookeeperRegistry(Registry):
             zk.stop()
             zk.close()
 
-    def _endpoints(self, name: str) -> tuple[str, list[tuple[str, tuple[str, int]]]]:
-        """The service's folder, and (node, (ip, port)) of each of its instances."""
+    def _endpoints(self, name: str) -> tuple[str, list[tuple[str, tuple[str, int, str]]]]:
+        """The service's folder, and (node, (ip, port, writer)) of each of its instances."""
         if dubbo_url.is_dubbo_name(name):
-            nodes = [(node, (url.host, url.port)) for node, url in self._providers(name)]
+            nodes = [
+                (node, (url.host, url.port, url.params.get(WRITER_KEY, "")))
+                for node, url in self._providers(name)
+            ]
             return self._providers_folder(name), nodes
-        nodes = [(node, (i.ip, i.port)) for node, i in self._entries(name)]
+        nodes = [
+            (node, (i.ip, i.port, i.metadata.get(WRITER_KEY, "")))
+            for node, i in self._entries(name)
+        ]
         return self._entries_folder(name), nodes
 
     def _node_path(self, name: str, instance: Instance) -> str:
@@ -254,11 +271,13 @@ class ZookeeperRegistry(Registry):
             raise RegistryError(f"{name} {instance.ip}:{instance.port}: {error}") from None
 
     def _register_provider(self, name: str, instance: Instance) -> None:
-        """Write our URL, then remove other URLs of that endpoint: never a moment without."""
+        """Write our URL, then remove the writer's other URLs of that endpoint (never a moment
+        without); another writer's URL there (the application's own) stays."""
         url = self._provider_url(name, instance)
         node = dubbo_url.encode_node(url)
         folder, nodes = self._endpoints(name)
-        same = [n for n, endpoint in nodes if endpoint == (url.host, url.port)]
+        ours = (url.host, url.port, url.params.get(WRITER_KEY, ""))
+        same = [n for n, endpoint in nodes if endpoint == ours]
         if node not in same:
             self._create(f"{folder}/{node}")
         self._delete([f"{folder}/{n}" for n in same if n != node])

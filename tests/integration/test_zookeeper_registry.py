@@ -170,8 +170,26 @@ def test_deregister_removes_only_that_endpoint(registry, zk, interface):
     service = key(f"providers:{interface}::")
     registry.register(service, nacos_style(interface, "10.2.0.1", 1))
     registry.register(service, nacos_style(interface, "10.2.0.2", 1))
-    registry.deregister(service, Instance("10.2.0.1", 1))
+    registry.deregister(service, nacos_style(interface, "10.2.0.1", 1))
     assert [i.ip for i in registry.list_instances(service)] == ["10.2.0.2"]
+
+
+def test_the_apps_own_node_at_our_copys_endpoint_survives_our_writes(registry, zk, interface, app):
+    """Mid-migration an app registers itself where our copy of it is: we replace and remove
+    only our own nodes (same sourceClusterId), never the app's."""
+    dubbo = key(f"providers:{interface}::")
+    registry.register(dubbo, nacos_style(interface, "10.2.0.1", 1, note="old"))
+    native = publish(zk, interface, dubbo_url(interface, "10.2.0.1", 1))
+    registry.register(dubbo, nacos_style(interface, "10.2.0.1", 1, note="new"))
+    assert len(provider_urls(zk, interface)) == 2
+    registry.deregister(dubbo, nacos_style(interface, "10.2.0.1", 1, note="new"))
+    assert zk.exists(native) and len(provider_urls(zk, interface)) == 1
+
+    spring = key(app)
+    registry.register(spring, Instance("10.3.0.1", 1, metadata=MARKERS))
+    spring_publish(zk, app, "10.3.0.1", 1, {"zone": "a"})
+    registry.deregister(spring, Instance("10.3.0.1", 1, metadata=MARKERS))
+    assert registry.list_instances(spring) == [Instance("10.3.0.1", 1, metadata={"zone": "a"})]
 
 
 def test_heartbeat_recreates_a_provider_deleted_behind_our_back(registry, zk, interface):
@@ -292,3 +310,9 @@ def test_an_unreachable_zookeeper_is_an_error_quickly_not_an_empty_list(monkeypa
         adapter.list_instances(key("providers:com.foo.Demo::"))
     assert time.monotonic() - started < 5
     adapter.close()
+
+
+def test_dubbo_consumers_and_other_categories_are_not_accepted_as_services(registry):
+    assert registry.accepts(ServiceKey("", "", "providers:com.foo.Demo:1.0.0:"))
+    assert registry.accepts(ServiceKey("", "", "orders"))
+    assert not registry.accepts(ServiceKey("", "", "consumers:com.foo.Demo:1.0.0:"))
