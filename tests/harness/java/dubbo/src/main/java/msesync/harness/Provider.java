@@ -1,5 +1,7 @@
 package msesync.harness;
 
+import java.util.Map;
+
 import org.apache.dubbo.common.URL;
 import org.apache.dubbo.common.utils.NetUtils;
 import org.apache.dubbo.config.ApplicationConfig;
@@ -52,7 +54,10 @@ public final class Provider {
         // --registry replaces the whole registry URL (e.g. nacos://127.0.0.1:18848 to see what
         // Dubbo itself writes into Nacos); the harness's purpose is the ZooKeeper default.
         RegistryConfig registry = new RegistryConfig(args.get("registry", "zookeeper://" + zk));
-        registry.setSession(args.getInt("session-ms", 10000)); // gone soon after a SIGKILL
+        // ZooKeeper session timeout, so a SIGKILLed provider's node goes away soon. A parameter,
+        // not setSession(): Dubbo shares one ZooKeeper client between the registry and the config
+        // center it derives from it, and that one is created first, from the parameters only.
+        registry.setParameters(Map.of("session", String.valueOf(args.getInt("session-ms", 10000))));
 
         ProtocolConfig protocol = new ProtocolConfig("dubbo", port);
         protocol.setHost(host);
