@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from syncapp.registries import eureka as eureka_module
-from syncapp.registries.base import ClusterConfig, Instance, RegistryError, ServiceKey
+from syncapp.registries.base import ClusterConfig, Instance, ServiceKey
 from syncapp.registries.eureka import EurekaRegistry, instance_id
 
 JSON = {"Accept": "application/json"}
@@ -80,23 +80,6 @@ def test_a_reregistration_replaces_the_metadata(registry, service):
     assert registry.list_instances(service) == [Instance("10.1.0.1", 80, metadata={"v": "2"})]
 
 
-def test_it_deregisters(registry, service):
-    registry.register(service, Instance("10.1.0.1", 1))
-    registry.register(service, Instance("10.1.0.2", 1))
-    registry.deregister(service, Instance("10.1.0.1", 1))
-    registry.deregister(service, Instance("10.1.0.1", 1))  # already gone: not an error
-    assert [i.ip for i in registry.list_instances(service)] == ["10.1.0.2"]
-
-
-def test_an_unknown_app_is_an_empty_list(registry, service):
-    assert registry.list_instances(service) == []
-
-
-def test_a_heartbeat_for_an_unknown_instance_registers_it(registry, service):
-    registry.heartbeat(service, Instance("10.1.0.9", 7, metadata=MARKERS))
-    assert registry.list_instances(service) == [Instance("10.1.0.9", 7, metadata=MARKERS)]
-
-
 def test_it_lists_the_service_under_its_upper_cased_name(registry, service):
     registry.register(service, Instance("10.2.0.1", 1))
     listed = registry.list_services("")
@@ -138,11 +121,3 @@ def test_a_registration_without_heartbeats_drains_after_its_lease(registry, serv
     # Lease of 2 s, then the next eviction run (every second in the test bed).
     waited = wait_until(lambda: registry.list_instances(service) == [], timeout=10)
     assert waited >= 1.5
-
-
-def test_an_unreachable_server_is_an_error_not_an_empty_list():
-    adapter = EurekaRegistry(ClusterConfig("down", "EUREKA", ("127.0.0.1:1",)))
-    with pytest.raises(RegistryError):
-        adapter.list_instances(ServiceKey("", "", "X"))
-    with pytest.raises(RegistryError):
-        adapter.list_services("")

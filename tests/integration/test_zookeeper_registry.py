@@ -295,11 +295,6 @@ def test_curator_register_replaces_deregister_removes_heartbeat_recreates(regist
 # --- reachability --------------------------------------------------------------------------
 
 
-def test_a_service_never_written_is_an_empty_list(registry):
-    assert registry.list_instances(key(f"providers:com.msesync.None{uuid.uuid4().hex}::")) == []
-    assert registry.list_instances(key(f"none-{uuid.uuid4().hex}")) == []
-
-
 def test_an_unreachable_zookeeper_is_an_error_quickly_not_an_empty_list(monkeypatch):
     monkeypatch.setattr(zookeeper, "CONNECT_TIMEOUT", 1.0)
     adapter = ZookeeperRegistry(ClusterConfig("down", "ZOOKEEPER", ("127.0.0.1:1",)))
