@@ -66,7 +66,9 @@ def sync_one_service(
     return SyncResult(
         source_count=len(changes.desired) + len(changes.conflicts),
         dest_count=len(changes.desired),
-        digest=digest,
+        # With conflicts the outcome also depends on the destination (a native instance
+        # holding an address may leave): no digest, so the next scan plans again.
+        digest="" if changes.conflicts else digest,
         changes=changes,
     )
 

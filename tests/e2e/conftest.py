@@ -1,13 +1,16 @@
 """The running product, once per storage mode: embedded (SQLite + file broker) and MySQL+Redis."""
 
+import os
+
 import MySQLdb
 import pytest
 import redis as redis_lib
 
 from tests.support.product import Product
 
-E2E_DATABASE = "test_msesync_e2e"
-E2E_REDIS_DB = 5
+# Private to this pytest process, so two runs on one test bed do not drop each other's data.
+E2E_DATABASE = f"test_msesync_e2e_{os.getpid()}"
+E2E_REDIS_DB = 5 + os.getpid() % 10
 # Imported by `bin/msesync start`, as conf/config.yaml would be.
 STARTUP_CONFIG = """\
 clusters:
