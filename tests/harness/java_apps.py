@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tests.testbed.base import cache_dir
-from tests.testbed.obtain import run
+from tests.testbed.obtain import maven, run
 
 HARNESS_ROOT = Path(__file__).resolve().parent / "java"
 JARS = {"dubbo": "harness-dubbo.jar", "curator": "harness-curator.jar"}
@@ -88,9 +88,7 @@ def build(name: str) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if stamp.is_file() and stamp.read_text() == wanted and jar.is_file():
             return jar  # another session built it while we waited
-        mvn = shutil.which("mvn")
-        if not mvn:
-            raise HarnessError("mvn not found; install Maven (apt-get install maven) and Java 17+")
+        mvn = maven()
         stamp.unlink(missing_ok=True)
         with tempfile.TemporaryDirectory(dir=home(name), prefix="build-") as workdir:
             shutil.copy(HARNESS_ROOT / name / "pom.xml", workdir)

@@ -67,6 +67,13 @@ def apt_install(*packages: str) -> None:
             run([*install, *missing], env=APT_ENV)
 
 
+def maven() -> str:
+    """The mvn command, installed with Debian's Maven and JDK 17 when the machine lacks it."""
+    if not shutil.which("mvn"):
+        apt_install("maven", "openjdk-17-jdk-headless")
+    return shutil.which("mvn") or "mvn"
+
+
 def cargo_bin_dir() -> Path:
     return Path(os.environ.get("CARGO_HOME") or Path.home() / ".cargo") / "bin"
 

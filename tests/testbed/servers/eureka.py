@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from tests.testbed.base import Server, TestbedError, cache_dir
-from tests.testbed.obtain import run
+from tests.testbed.obtain import maven, run
 from tests.testbed.probes import http_get, http_json
 
 PORT = 18761
@@ -70,9 +70,7 @@ class ServerImpl(Server):
             and (self.home / "app" / JAR_NAME).is_file()
         ):
             return
-        mvn = shutil.which("mvn")
-        if not mvn:
-            raise TestbedError("mvn not found; install Maven (apt-get install maven) and Java 17+")
+        mvn = maven()
         stamp.unlink(missing_ok=True)
         shutil.rmtree(self.home / "app", ignore_errors=True)
         (self.home / "app.jsa").unlink(missing_ok=True)

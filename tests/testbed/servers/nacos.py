@@ -20,8 +20,8 @@ import hashlib
 import shutil
 from pathlib import Path
 
-from tests.testbed.base import Server, TestbedError, cache_dir
-from tests.testbed.obtain import run
+from tests.testbed.base import Server, cache_dir
+from tests.testbed.obtain import maven, run
 from tests.testbed.probes import http_get, http_json
 
 HTTP_PORT, CONSOLE_PORT = 18848, 18080
@@ -56,9 +56,7 @@ class ServerImpl(Server):
         jar = jar_path()
         if jar.exists():
             return
-        mvn = shutil.which("mvn")
-        if not mvn:
-            raise TestbedError("nacos: mvn (Maven 3) and java 17 are needed to build the server")
+        mvn = maven()
         # Build a copy under the cache, so that no target/ lands in the source tree.
         build = jar.parent / "build"
         shutil.rmtree(build, ignore_errors=True)
