@@ -92,13 +92,16 @@ def scan_way(task: SyncTask, reverse: bool, source, dest) -> list[int]:
     if task.auto_scan:
         add_missing_rows(task, reverse, listed, rows)
     present = {(k.namespace, k.group, k.name) for k in listed}
-    row_ids = []
+    row_ids, finished = [], []
     for row in rows.only("id", "namespace", "group", "service", "retired", "leases"):
         gone = (row.namespace, row.group, row.service) not in present
         if gone != row.retired:
             ServiceSync.objects.filter(pk=row.pk).update(retired=gone)
         if not gone or row.leases:  # a retired row syncs once more to remove its copies
             row_ids.append(row.pk)
+        else:
+            finished.append(row.pk)  # gone, and nothing of ours left behind
+    ServiceSync.objects.filter(pk__in=finished).delete()
     return row_ids
 
 

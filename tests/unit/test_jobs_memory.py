@@ -151,3 +151,13 @@ def test_a_conflict_freed_at_the_destination_is_filled_at_the_next_scan():
     memory.store("b").services[SVC].clear()  # the native leaves; the source is unchanged
     sync_round(task)  # a plain scan, not a forced refresh
     assert ports_at("b") == [1]
+
+
+def test_a_service_gone_with_nothing_of_ours_copied_leaves_no_row():
+    task = make_task()
+    register("a", SVC, 1, sourceClusterId="elsewhere")  # a copy itself: nothing to copy
+    sync_round(task)
+    assert ServiceSync.objects.get().leases == []
+    memory.store("a").services.clear()
+    sync_round(task)
+    assert not ServiceSync.objects.exists()
