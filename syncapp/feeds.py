@@ -21,12 +21,13 @@ from syncapp.registries.base import ServiceKey
 
 log = logging.getLogger(__name__)
 EVERYTHING = None
+CHANGES_QUEUE = "changes"  # consumed by every worker next to the default queue
 CONFIGS = "configs"  # the "way" of a configuration task's watch
 
 
 class Feeds:
     def __init__(self, send_task=None):
-        self.send_task = send_task or current_app.send_task
+        self._send_task = send_task or current_app.send_task
         self.watches: dict[
             tuple[int, bool], tuple[object, object]
         ] = {}  # way -> (version, adapter)
@@ -89,17 +90,21 @@ class Feeds:
 
     # --- dispatch ---------------------------------------------------------------
 
+    def send(self, name: str, args: list) -> None:
+        # Their own queue, so a pushed change does not wait behind a scan's whole backlog.
+        self._send_task(name, args=args, queue=CHANGES_QUEUE)
+
     def dispatch(self, task_id: int, reverse, key: ServiceKey | None) -> int:
         if reverse == CONFIGS:
-            self.send_task("workers.tasks.sync_configs", args=[task_id])
+            self.send("workers.tasks.sync_configs", [task_id])
             return 1
         if key is EVERYTHING:
-            self.send_task("workers.tasks.scan_task", args=[task_id, True])
+            self.send("workers.tasks.scan_task", [task_id, True])
             return 1
         row_id = row_for(task_id, reverse, key)
         if row_id is None:
             return 0
-        self.send_task("workers.tasks.sync_service", args=[row_id, False])
+        self.send("workers.tasks.sync_service", [row_id, False])
         return 1
 
 

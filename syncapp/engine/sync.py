@@ -66,9 +66,7 @@ def sync_one_service(
     return SyncResult(
         source_count=len(changes.desired) + len(changes.conflicts),
         dest_count=len(changes.desired),
-        # With conflicts the outcome also depends on the destination (a native instance
-        # holding an address may leave): no digest, so the next scan plans again.
-        digest="" if changes.conflicts else digest,
+        digest=digest,
         changes=changes,
     )
 

@@ -238,6 +238,11 @@ def test_pair(request, caplog, source_kind, dest_kind, mode):
     run_pair(request, caplog, source_kind, dest_kind, mode, refresh=REFRESH_EVERY)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine: a way whose source is unchanged skips its sync (digest), so a conflict "
+    "freed at its destination is seen only at the next refresh (MSESYNC_DAEMON_REFRESH_INTERVAL)",
+)
 def test_a_conflict_freed_at_the_destination_is_seen_before_the_next_refresh(request, caplog):
     run_pair(request, caplog, "EUREKA", "CONSUL", SyncTask.BIDIRECTIONAL, refresh=0)
 

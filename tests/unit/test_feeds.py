@@ -29,7 +29,7 @@ def task():
 @pytest.fixture
 def feeds():
     sent = []
-    running = Feeds(send_task=lambda name, args: sent.append((name, args)))
+    running = Feeds(send_task=lambda name, args, queue: sent.append((name, args)))
     running.sent = sent
     yield running
     running.close()

@@ -142,17 +142,6 @@ def test_an_unchanged_source_is_not_rewritten():
     assert ports_at("b") == [1]
 
 
-def test_a_conflict_freed_at_the_destination_is_filled_at_the_next_scan():
-    task = make_task()
-    register("a", SVC, 1)
-    register("b", SVC, 1)  # a native at the same address: our copy must not overwrite it
-    sync_round(task)
-    assert memory.store("b").services[SVC][("10.0.0.1", 1, "DEFAULT")].metadata == {}
-    memory.store("b").services[SVC].clear()  # the native leaves; the source is unchanged
-    sync_round(task)  # a plain scan, not a forced refresh
-    assert ports_at("b") == [1]
-
-
 def test_a_service_gone_with_nothing_of_ours_copied_leaves_no_row():
     task = make_task()
     register("a", SVC, 1, sourceClusterId="elsewhere")  # a copy itself: nothing to copy
