@@ -8,6 +8,7 @@ import pytest
 from syncapp.registries import consul as consul_module
 from syncapp.registries.base import ClusterConfig, Instance, ServiceKey
 from syncapp.registries.consul import ConsulRegistry, service_id
+from tests.support.waiting import wait_until
 
 MARKERS = {
     "sourceClusterId": "src",
@@ -36,16 +37,6 @@ def service(agent):
     for sid, definition in agent.agent.services().items():
         if definition["Service"] == key.name:
             agent.agent.service.deregister(sid)
-
-
-def wait_until(predicate, timeout: float, step: float = 0.25) -> float:
-    """Seconds until predicate() held; fails the test when it never does."""
-    start = time.monotonic()
-    while not predicate():
-        if time.monotonic() - start > timeout:
-            pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(step)
-    return time.monotonic() - start
 
 
 def test_it_registers_many_instances_of_one_service_passing_at_once(registry, service):

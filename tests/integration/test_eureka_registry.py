@@ -9,6 +9,7 @@ import requests
 from syncapp.registries import eureka as eureka_module
 from syncapp.registries.base import ClusterConfig, Instance, ServiceKey
 from syncapp.registries.eureka import EurekaRegistry, instance_id
+from tests.support.waiting import wait_until
 
 JSON = {"Accept": "application/json"}
 MARKERS = {
@@ -51,16 +52,6 @@ def set_status(base_url: str, service: ServiceKey, instance: Instance, status: s
         timeout=5,
     )
     assert resp.status_code == 200
-
-
-def wait_until(predicate, timeout: float, step: float = 0.25) -> float:
-    """Seconds until predicate() held; fails the test when it never does."""
-    start = time.monotonic()
-    while not predicate():
-        if time.monotonic() - start > timeout:
-            pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(step)
-    return time.monotonic() - start
 
 
 def test_it_registers_many_instances_of_one_service_with_their_metadata(registry, service):

@@ -24,7 +24,6 @@ CONSUL_SOURCE = (
 CONSUL_PACKAGE = "consul"  # 1.8.7+dfsg1 in bullseye
 
 HTTP_PORT, SERVER_PORT, SERF_LAN_PORT, SERF_WAN_PORT = 18500, 18300, 18301, 18302
-BASE_URL = f"http://127.0.0.1:{HTTP_PORT}"
 
 
 def install_dir() -> Path:
@@ -63,8 +62,20 @@ def download_deb(state: Path) -> Path:
 
 class ServerImpl(Server):
     name = "consul"
+    node = "msesync-testbed"
+    export = "CONSUL_ADDR"
+    http_port, server_port, serf_lan_port, serf_wan_port = (
+        HTTP_PORT,
+        SERVER_PORT,
+        SERF_LAN_PORT,
+        SERF_WAN_PORT,
+    )
     ports = (HTTP_PORT, SERVER_PORT, SERF_LAN_PORT, SERF_WAN_PORT)
     ready_timeout = 60.0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
 
     def obtain(self) -> None:
         if binary().exists():
@@ -79,22 +90,22 @@ class ServerImpl(Server):
     def command(self, run_dir: Path) -> list[str]:
         return [
             str(binary()),
-            *("agent", "-dev", "-node=msesync-testbed"),
+            *("agent", "-dev", f"-node={self.node}"),
             *("-bind=127.0.0.1", "-client=127.0.0.1"),
-            f"-http-port={HTTP_PORT}",
-            f"-server-port={SERVER_PORT}",
-            f"-serf-lan-port={SERF_LAN_PORT}",
-            f"-serf-wan-port={SERF_WAN_PORT}",
+            f"-http-port={self.http_port}",
+            f"-server-port={self.server_port}",
+            f"-serf-lan-port={self.serf_lan_port}",
+            f"-serf-wan-port={self.serf_wan_port}",
             "-dns-port=-1",
             *("-hcl", "ports { grpc = -1 }"),
         ]
 
     def is_ready(self) -> bool:
         # Registrations fail until the single dev server has elected itself leader.
-        return http_get(f"{BASE_URL}/v1/status/leader").strip('"\n') != ""
+        return http_get(f"{self.base_url}/v1/status/leader").strip('"\n') != ""
 
     def version(self) -> str:
-        return http_json(f"{BASE_URL}/v1/agent/self")["Config"]["Version"]
+        return http_json(f"{self.base_url}/v1/agent/self")["Config"]["Version"]
 
     def exports(self) -> dict[str, str]:
-        return {"CONSUL_ADDR": f"127.0.0.1:{HTTP_PORT}"}
+        return {self.export: f"127.0.0.1:{self.http_port}"}
