@@ -6,7 +6,6 @@ wait_for(timeout=5) started right after the change (for a TTL lapse: at the laps
 """
 
 import asyncio
-import textwrap
 import threading
 import time
 import uuid
@@ -18,6 +17,7 @@ from py_eureka_client import eureka_client as ec
 from syncapp.engine.markers import MARKER_KEYS, SOURCE_CLUSTER, SYNC_SOURCE
 from syncapp.registries.base import ClusterConfig, ServiceKey
 from syncapp.registries.nacos import NacosRegistry
+from tests.support.configs import cluster, config_yaml, task
 from tests.support.product import wait_for
 from tests.testbed.pytest_plugin import host_port
 
@@ -30,22 +30,10 @@ PASS_EVERY = 0.5
 
 def task_yaml(tag: str, kind: str, source: str, nacos: str, pattern: str) -> str:
     """A YAML whose cluster names and pattern are private to one test (tests share servers)."""
-    return textwrap.dedent(f"""\
-        clusters:
-          - clusterName: {tag}-src
-            clusterType: {kind}
-            connectKeyList: ["{source}"]
-          - clusterName: {tag}-dst
-            clusterType: NACOS
-            connectKeyList: ["{nacos}"]
-        tasks:
-          - source: {tag}-src
-            destination: {tag}-dst
-            type: Service
-            mode: Unidirectional
-            serviceMatchPattern: "{pattern}"
-            autoScanAndAddService: true
-    """)
+    return config_yaml(
+        [cluster(f"{tag}-src", kind, source), cluster(f"{tag}-dst", "NACOS", nacos)],
+        [task(f"{tag}-src", f"{tag}-dst", pattern)],
+    )
 
 
 @pytest.fixture

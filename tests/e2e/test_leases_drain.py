@@ -6,7 +6,6 @@ once every msesync process has stopped they expire by themselves: Eureka evicts 
 Consul's TTL check turns critical, so they are no longer passing (what clients ask for).
 """
 
-import textwrap
 import time
 import uuid
 
@@ -18,6 +17,7 @@ from syncapp.registries import eureka as eureka_adapter
 from syncapp.registries.base import ClusterConfig, Instance, ServiceKey
 from syncapp.registries.consul import ConsulRegistry
 from syncapp.registries.eureka import EurekaRegistry
+from tests.support.configs import cluster, config_yaml, task
 from tests.support.fleet import NacosFleet
 from tests.support.product import Product, wait_for
 from tests.testbed.pytest_plugin import host_port
@@ -54,27 +54,17 @@ def fleet(nacos):
 
 
 def task_yaml(tag: str, nacos: str, eureka: str, consul: str) -> str:
-    return textwrap.dedent(f"""\
-        clusters:
-          - clusterName: {tag}-nacos
-            clusterType: NACOS
-            connectKeyList: ["{nacos}"]
-          - clusterName: {tag}-eureka
-            clusterType: EUREKA
-            connectKeyList: ["{eureka}"]
-          - clusterName: {tag}-consul
-            clusterType: CONSUL
-            connectKeyList: ["{consul}"]
-        tasks:
-          - source: {tag}-nacos
-            destination: {tag}-eureka
-            type: Service
-            serviceMatchPattern: "{tag}-.*"
-          - source: {tag}-nacos
-            destination: {tag}-consul
-            type: Service
-            serviceMatchPattern: "{tag}-.*"
-    """)
+    return config_yaml(
+        [
+            cluster(f"{tag}-nacos", "NACOS", nacos),
+            cluster(f"{tag}-eureka", "EUREKA", eureka),
+            cluster(f"{tag}-consul", "CONSUL", consul),
+        ],
+        [
+            task(f"{tag}-nacos", f"{tag}-eureka", f"{tag}-.*"),
+            task(f"{tag}-nacos", f"{tag}-consul", f"{tag}-.*"),
+        ],
+    )
 
 
 def test_copies_live_while_msesync_runs_and_expire_after_it_stops(

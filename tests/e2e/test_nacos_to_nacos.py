@@ -1,6 +1,5 @@
 """Issue 3's acceptance, end to end: the real product between the two real Nacos servers."""
 
-import textwrap
 import time
 import uuid
 
@@ -9,6 +8,7 @@ import pytest
 from syncapp.engine.markers import MARKER_KEYS, SOURCE_CLUSTER
 from syncapp.registries.base import ClusterConfig, Instance, ServiceKey
 from syncapp.registries.nacos import NacosRegistry
+from tests.support.configs import cluster, config_yaml, task
 from tests.support.fleet import NacosFleet
 from tests.support.product import wait_for
 from tests.testbed.base import start, stop
@@ -21,24 +21,13 @@ NAMESPACES = ("public", "test")
 
 def task_yaml(tag, source, dest, mode="Unidirectional") -> str:
     """A YAML whose cluster names and pattern are private to one test (tests share servers)."""
-    return textwrap.dedent(f"""\
-        clusters:
-          - clusterName: {tag}-src
-            clusterType: NACOS
-            connectKeyList: ["{source}"]
-            namespace: public,test
-          - clusterName: {tag}-dst
-            clusterType: NACOS
-            connectKeyList: ["{dest}"]
-            namespace: public,test
-        tasks:
-          - source: {tag}-src
-            destination: {tag}-dst
-            type: Service
-            mode: {mode}
-            serviceMatchPattern: "{tag}-.*"
-            autoScanAndAddService: true
-    """)
+    return config_yaml(
+        [
+            cluster(f"{tag}-src", "NACOS", source, "public,test"),
+            cluster(f"{tag}-dst", "NACOS", dest, "public,test"),
+        ],
+        [task(f"{tag}-src", f"{tag}-dst", f"{tag}-.*", mode=mode)],
+    )
 
 
 def reader(address) -> NacosRegistry:

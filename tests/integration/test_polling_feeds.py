@@ -8,16 +8,9 @@ import pytest
 from syncapp.registries.base import ClusterConfig, Instance, ServiceKey
 from syncapp.registries.consul import ConsulRegistry
 from syncapp.registries.eureka import EurekaRegistry
+from tests.support.waiting import reported
 
 WAIT = 8.0
-
-
-def reported(changes: queue.Queue, expected) -> bool:
-    """True once `expected` (or None: "everything changed") arrives; other tests share the
-    servers, so their changes are skipped."""
-    while True:
-        if changes.get(timeout=WAIT) in (expected, None):
-            return True
 
 
 @pytest.fixture(params=["eureka", "consul"])
@@ -38,6 +31,6 @@ def test_a_registration_and_a_removal_are_reported_by_service(feed):
     name = f"FEED-{uuid.uuid4().hex[:6]}".upper()
     service, instance = ServiceKey("", "", name), Instance("10.7.0.1", 8080)
     writer.register(service, instance)
-    assert reported(changes, service)
+    assert reported(changes, service, None, timeout=WAIT)  # None: everything changed
     writer.deregister(service, instance)
-    assert reported(changes, service)
+    assert reported(changes, service, None, timeout=WAIT)  # None: everything changed

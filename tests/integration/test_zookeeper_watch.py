@@ -9,6 +9,7 @@ from kazoo.client import KazooClient
 
 from syncapp.registries.base import ClusterConfig, ServiceKey
 from syncapp.registries.zookeeper import ZookeeperRegistry
+from tests.support.waiting import reported
 
 WAIT = 5.0
 
@@ -20,13 +21,6 @@ def feed(zookeeper):
     assert adapter.watch(changes.put)
     yield adapter, changes
     adapter.close()
-
-
-def reported(changes, expected) -> bool:
-    """True once `expected` arrives; other tests share the server, so skip their changes."""
-    while True:
-        if changes.get(timeout=WAIT) == expected:
-            return True
 
 
 def provider_node(interface, port, version="1.0.0"):
@@ -43,9 +37,9 @@ def test_a_new_and_a_removed_dubbo_provider_are_reported_by_service_name(feed, z
     node = provider_node(interface, 20880)
     zk.create(node, ephemeral=True, makepath=True)
     expected = ServiceKey("", "", f"providers:{interface}:1.0.0:")
-    assert reported(changes, expected)
+    assert reported(changes, expected, timeout=WAIT)
     zk.delete(node)
-    assert reported(changes, expected)
+    assert reported(changes, expected, timeout=WAIT)
     zk.delete(f"/dubbo/{interface}", recursive=True)
 
 
@@ -53,7 +47,7 @@ def test_a_curator_registration_is_reported_by_its_name(feed, zk):
     _, changes = feed
     name = f"w-{uuid.uuid4().hex[:8]}"
     zk.create(f"/services/{name}/id-1", b"{}", ephemeral=True, makepath=True)
-    assert reported(changes, ServiceKey("", "", name))
+    assert reported(changes, ServiceKey("", "", name), timeout=WAIT)
     zk.delete(f"/services/{name}", recursive=True)
 
 

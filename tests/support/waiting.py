@@ -13,3 +13,11 @@ def wait_until(predicate, timeout: float, step: float = 0.25) -> float:
             pytest.fail(f"condition not met within {timeout} s")
         time.sleep(step)
     return time.monotonic() - start
+
+
+def reported(changes, *accepted, timeout: float = 8.0) -> bool:
+    """True once a change in `accepted` arrives on the queue; other tests share the servers,
+    so their changes are skipped. queue.Empty (a failure) when none comes in time."""
+    while True:
+        if changes.get(timeout=timeout) in accepted:
+            return True
