@@ -1,0 +1,1 @@
+"""Operations endpoints: health probe and Prometheus metrics."""

@@ -1,0 +1,1 @@
+"""The operator console: Service Synchronization, Import Config, Clusters."""
