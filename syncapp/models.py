@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from syncapp.fields import EncryptedCharField
 from syncapp.registries import USER_KINDS
 from syncapp.registries.base import ClusterConfig
 
@@ -17,9 +18,10 @@ class Cluster(models.Model):
     connect_keys = models.JSONField(default=list, help_text="host:port list")
     namespaces = models.CharField(max_length=512, blank=True, help_text="Nacos, comma separated")
     user_name = models.CharField(max_length=128, blank=True)
-    password = models.CharField(max_length=256, blank=True)
-    ak = models.CharField(max_length=256, blank=True)
-    sk = models.CharField(max_length=256, blank=True)
+    # Encrypted at rest (syncapp/fields.py); the attributes read as plaintext.
+    password = EncryptedCharField(max_length=256, blank=True)
+    ak = EncryptedCharField(max_length=256, blank=True)
+    sk = EncryptedCharField(max_length=256, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -106,6 +108,8 @@ class ServiceSync(models.Model):
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    # How long the last sync_service job of this row took (success or failure), for /metrics.
+    last_duration = models.FloatField("last job seconds", null=True, blank=True)
 
     class Meta:
         ordering = ["task", "reverse", "namespace", "group", "service"]

@@ -6,7 +6,13 @@ from rest_framework import serializers
 
 from syncapp.models import Cluster, ServiceSync, SyncTask
 
-WRITE_ONLY = {"write_only": True, "required": False, "allow_blank": True}
+# Stored encrypted (syncapp/fields.py) and never sent back; the browsable API masks the input.
+WRITE_ONLY = {
+    "write_only": True,
+    "required": False,
+    "allow_blank": True,
+    "style": {"input_type": "password"},
+}
 
 
 class ClusterSerializer(serializers.ModelSerializer):

@@ -1,13 +1,10 @@
-"""/healthz (public, for load balancers) and /metrics."""
+"""/healthz (public, for load balancers) and /metrics (Prometheus, authenticated)."""
 
-from django.http import JsonResponse
 from django.urls import path
 
-
-def healthz(request):
-    return JsonResponse({"status": "ok"})
-
+from syncapp.ops.views import MetricsView, healthz
 
 urlpatterns = [
     path("healthz", healthz),
+    path("metrics", MetricsView.as_view(), name="metrics"),
 ]

@@ -23,6 +23,14 @@ def base_url(connect_key: str, default_path: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/') or default_path}"
 
 
+def redacted(url: str) -> str:
+    """The URL without `user:password@`, for messages (a connect key may carry credentials)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]).geturl()
+
+
 class HttpClient:
     def __init__(self, connect_keys, default_path: str = "", pool_size: int = 32):
         if not connect_keys:
@@ -48,7 +56,7 @@ class HttpClient:
             try:
                 return self.session.request(method, base + path, **kwargs)
             except requests.RequestException as exc:
-                failures.append(f"{base}: {type(exc).__name__}")
+                failures.append(f"{redacted(base)}: {type(exc).__name__}")
         raise RegistryError(f"{method} {path} unreachable ({'; '.join(failures)})")
 
     def close(self) -> None:

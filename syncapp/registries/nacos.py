@@ -29,10 +29,20 @@ PAGE_SIZE = 500
 CODE_UNKNOWN_INSTANCE = 20404
 NOT_SERVED = (404, 410)  # API absent or switched off on this server version
 TOKEN_MARGIN = 60  # seconds before expiry at which a login token is refreshed
+LOGIN_RETRY = TOKEN_MARGIN + 60  # a refused login is tried again a minute later
 
 
 class NotServed(RegistryError):
     """This server does not serve that API: try the other flavour."""
+
+
+def _token_of(resp) -> tuple[str, float]:
+    """(token, seconds to keep it) from a login answer; ("", retry delay) when refused."""
+    try:
+        body = resp.json() if resp.status_code == 200 else {}
+        return body["accessToken"], float(body.get("tokenTtl", 18000))
+    except (ValueError, KeyError, TypeError):
+        return "", LOGIN_RETRY
 
 
 class NacosRegistry(Registry):
@@ -44,7 +54,7 @@ class NacosRegistry(Registry):
     def __init__(self, config):
         super().__init__(config)
         self.http = HttpClient(config.connect_keys, "/nacos")
-        self._token, self._token_expiry = "", 0.0
+        self._token, self._token_expiry, self._login_error = "", 0.0, ""
         self._known_namespaces: set[str] = set()
         self._catalog_gone = False
 
@@ -55,24 +65,36 @@ class NacosRegistry(Registry):
             return {}
         if time.time() > self._token_expiry - TOKEN_MARGIN:
             self._login()
-        return {"accessToken": self._token}
+        return {"accessToken": self._token} if self._token else {}
 
     def _login(self) -> None:
+        """Get a token; a refused login is remembered, not raised.
+
+        A server with auth off may refuse the login itself (Nacos 3.1's v1 compatibility layer
+        answers 500) yet serve every call, so the calls decide: one that needs auth answers
+        401/403 and fails, with the login's outcome in its message. The password travels in
+        the POST body only, never in a URL or a message.
+        """
         resp = self.http.request(
             "POST",
             "/v1/auth/login",
             data={"username": self.config.username, "password": self.config.password},
         )
-        if resp.status_code != 200:
-            raise RegistryError(f"Nacos login failed: HTTP {resp.status_code}")
-        body = resp.json()
-        self._token = body["accessToken"]
-        self._token_expiry = time.time() + float(body.get("tokenTtl", 18000))
+        token, ttl = _token_of(resp)
+        self._token = token
+        self._login_error = "" if token else f"login failed: HTTP {resp.status_code}"
+        if not token:
+            log.info("%s: Nacos login refused (HTTP %s)", self.config.name, resp.status_code)
+        self._token_expiry = time.time() + ttl
 
     def _call(self, method: str, path: str, params: dict) -> str:
         resp = self.http.request(method, path, params={**params, **self._auth()})
         if resp.status_code in NOT_SERVED:
             raise NotServed(f"Nacos {method} {path}: HTTP {resp.status_code}")
+        if resp.status_code in (401, 403) and self._login_error:
+            raise RegistryError(
+                f"Nacos {method} {path}: HTTP {resp.status_code} ({self._login_error})"
+            )
         if resp.status_code != 200:
             raise RegistryError(f"Nacos {method} {path}: HTTP {resp.status_code} {resp.text[:200]}")
         return resp.text

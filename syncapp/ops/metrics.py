@@ -1,0 +1,194 @@
+"""Prometheus metrics, computed from the database at scrape time.
+
+Jobs run in worker processes on any host, so counters in the web process would see none of
+them: every figure is read from the rows the jobs record (ServiceSync, SyncTask).
+
+Labels of every per-task series: task ("src->dst"), task_id, type (Service | Config) and way
+(forward: source -> destination; reverse: the way back of a Bidirectional task).
+
+Definitions:
+- services: the way's ServiceSync rows still listed by the source (retired rows left out).
+- source/destination instances: the sums of the rows' counts (instances eligible to copy at
+  the source, our copies present at the destination), as `sync_status` shows them.
+- last success: the newest last_success_at of the way's services (Config: the task's last
+  successful pass, SyncTask.last_scan_at).
+- sync lag: now minus the OLDEST last_success_at among services that succeeded once, i.e. how
+  stale the least recently confirmed service is (Config: now minus the last pass). Services
+  that never succeeded are counted by msesync_task_services_unsynced instead.
+- errors by kind: services whose last job failed, by classify_error() of the message
+  (Config: the task's own last error, 0 or 1).
+- job duration: max and mean of each service's last sync_service job.
+"""
+
+import re
+from collections import defaultdict
+
+from django.db.models import Avg, Count, Max, Min, Q, Sum
+from django.utils import timezone
+from prometheus_client.core import GaugeMetricFamily
+
+from syncapp.models import ServiceSync, SyncTask
+
+ERROR_KINDS = ("unreachable", "rejected", "other")
+LABELS = ["task", "task_id", "type", "way"]
+# The adapters' wording for "nobody answered" versus "the server answered no" (see
+# syncapp/registries/*: http.py and consul.py say "unreachable", ZooKeeper "cannot connect").
+UNREACHABLE = re.compile(
+    r"unreachable|cannot connect|connection ?(loss|refused|error)|timed? ?out|timeout", re.I
+)
+REJECTED = re.compile(r"HTTP [45]\d\d|login failed|refused|denied|NoAuth|forbidden|not found", re.I)
+
+
+def classify_error(message: str) -> str:
+    """unreachable (no answer: network, server down), rejected (an answer saying no), other."""
+    if UNREACHABLE.search(message):
+        return "unreachable"
+    if REJECTED.search(message):
+        return "rejected"
+    return "other"
+
+
+def _ts(value) -> float:
+    return value.timestamp() if value else float("nan")
+
+
+class Families:
+    """The metric families of one scrape, filled per task and way."""
+
+    def __init__(self):
+        g = GaugeMetricFamily
+        self.services = g("msesync_task_services", "Services of the task way", labels=LABELS)
+        self.unsynced = g(
+            "msesync_task_services_unsynced",
+            "Services with no successful sync yet",
+            labels=LABELS,
+        )
+        self.source = g(
+            "msesync_task_source_instances",
+            "Instances eligible to copy at the source",
+            labels=LABELS,
+        )
+        self.dest = g(
+            "msesync_task_destination_instances",
+            "Our copies present at the destination",
+            labels=LABELS,
+        )
+        self.last_success = g(
+            "msesync_task_last_success_timestamp_seconds",
+            "Newest successful sync of the way (Unix time)",
+            labels=LABELS,
+        )
+        self.lag = g(
+            "msesync_task_sync_lag_seconds",
+            "Now minus the oldest last success among the way's services",
+            labels=LABELS,
+        )
+        self.errors = g(
+            "msesync_task_errors",
+            "Services whose last sync failed, by kind",
+            labels=[*LABELS, "kind"],
+        )
+        self.duration_max = g(
+            "msesync_task_job_duration_max_seconds",
+            "Longest last sync_service job among the way's services",
+            labels=LABELS,
+        )
+        self.duration_avg = g(
+            "msesync_task_job_duration_avg_seconds",
+            "Mean last sync_service job of the way's services",
+            labels=LABELS,
+        )
+        self.paused = g("msesync_task_paused", "1 when the task is paused", labels=LABELS)
+
+    def all(self):
+        return list(vars(self).values())
+
+
+def _labels(task: SyncTask, reverse: bool) -> list[str]:
+    return [
+        f"{task.source.cluster_name}->{task.destination.cluster_name}",
+        str(task.pk),
+        task.sync_type,
+        "reverse" if reverse else "forward",
+    ]
+
+
+def _service_stats() -> dict[tuple[int, bool], dict]:
+    """One aggregate per (task, way) over live rows: one query for all tasks."""
+    rows = (
+        ServiceSync.objects.filter(retired=False)
+        .values("task_id", "reverse")
+        .annotate(
+            services=Count("id"),
+            unsynced=Count("id", filter=Q(last_success_at__isnull=True)),
+            source=Sum("source_count"),
+            dest=Sum("dest_count"),
+            newest=Max("last_success_at"),
+            oldest=Min("last_success_at"),
+            duration_max=Max("last_duration"),
+            duration_avg=Avg("last_duration"),
+        )
+    )
+    return {(r["task_id"], r["reverse"]): r for r in rows}
+
+
+def _error_counts() -> dict[tuple[int, bool], dict[str, int]]:
+    counts = defaultdict(lambda: dict.fromkeys(ERROR_KINDS, 0))
+    failing = ServiceSync.objects.filter(retired=False).exclude(last_error="")
+    for task_id, reverse, message in failing.values_list("task_id", "reverse", "last_error"):
+        counts[(task_id, reverse)][classify_error(message)] += 1
+    return counts
+
+
+def _ways(task: SyncTask) -> list[bool]:
+    if task.sync_type == SyncTask.SERVICE and task.mode == SyncTask.BIDIRECTIONAL:
+        return [False, True]
+    return [False]
+
+
+def _add_service_way(f: Families, labels, stats: dict | None, errors: dict, now) -> None:
+    stats = stats or {}
+    f.services.add_metric(labels, stats.get("services", 0))
+    f.unsynced.add_metric(labels, stats.get("unsynced", 0))
+    f.source.add_metric(labels, stats.get("source") or 0)
+    f.dest.add_metric(labels, stats.get("dest") or 0)
+    f.last_success.add_metric(labels, _ts(stats.get("newest")))
+    oldest = stats.get("oldest")
+    f.lag.add_metric(labels, (now - oldest).total_seconds() if oldest else float("nan"))
+    f.duration_max.add_metric(labels, _or_nan(stats.get("duration_max")))
+    f.duration_avg.add_metric(labels, _or_nan(stats.get("duration_avg")))
+    for kind in ERROR_KINDS:
+        f.errors.add_metric([*labels, kind], errors.get(kind, 0))
+
+
+def _add_config_task(f: Families, labels, task: SyncTask, now) -> None:
+    """A Config task has no per-service rows: its one pass is its only unit."""
+    f.last_success.add_metric(labels, _ts(task.last_scan_at))
+    lag = (now - task.last_scan_at).total_seconds() if task.last_scan_at else float("nan")
+    f.lag.add_metric(labels, lag)
+    failing = classify_error(task.last_error) if task.last_error else None
+    for kind in ERROR_KINDS:
+        f.errors.add_metric([*labels, kind], int(kind == failing))
+
+
+def _or_nan(value) -> float:
+    return float("nan") if value is None else float(value)
+
+
+class DatabaseCollector:
+    """A prometheus_client collector reading the current state on every collect()."""
+
+    def collect(self):
+        families = Families()
+        now = timezone.now()
+        stats, errors = _service_stats(), _error_counts()
+        for task in SyncTask.objects.select_related("source", "destination"):
+            for reverse in _ways(task):
+                labels = _labels(task, reverse)
+                families.paused.add_metric(labels, int(task.paused))
+                if task.sync_type == SyncTask.CONFIG:
+                    _add_config_task(families, labels, task, now)
+                else:
+                    key = (task.pk, reverse)
+                    _add_service_way(families, labels, stats.get(key), errors.get(key, {}), now)
+        yield from families.all()

@@ -1,0 +1,178 @@
+"""/metrics: Prometheus text computed from the rows, behind authentication."""
+
+import math
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.utils import timezone
+from prometheus_client.parser import text_string_to_metric_families
+from rest_framework.test import APIClient
+
+from syncapp import jobs
+from syncapp.connections import forget_all
+from syncapp.models import Cluster, ServiceSync, SyncTask
+from syncapp.ops.metrics import ERROR_KINDS, classify_error
+from syncapp.registries import memory
+from syncapp.registries.base import Instance, ServiceKey
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client():
+    c = APIClient()
+    c.force_authenticate(User.objects.create_user("prom"))
+    return c
+
+
+@pytest.fixture
+def task():
+    a = Cluster.objects.create(cluster_name="a", cluster_type="NACOS", connect_keys=["h:1"])
+    b = Cluster.objects.create(cluster_name="b", cluster_type="NACOS", connect_keys=["h:2"])
+    return SyncTask.objects.create(source=a, destination=b, mode=SyncTask.BIDIRECTIONAL)
+
+
+def scrape(client) -> dict[tuple[str, frozenset], float]:
+    """{(sample name, labels): value} of one scrape, parsed by prometheus_client's parser."""
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    families = text_string_to_metric_families(response.content.decode())
+    return {(s.name, frozenset(s.labels.items())): s.value for f in families for s in f.samples}
+
+
+def labels(task, way="forward", **extra) -> frozenset:
+    return frozenset(
+        {
+            "task": "a->b",
+            "task_id": str(task.pk),
+            "type": task.sync_type,
+            "way": way,
+            **extra,
+        }.items()
+    )
+
+
+def test_counts_timestamps_lag_and_durations_come_from_the_rows(client, task):
+    now = timezone.now()
+    ServiceSync.objects.create(
+        task=task,
+        service="s1",
+        source_count=3,
+        dest_count=3,
+        last_success_at=now - timedelta(seconds=100),
+        last_duration=0.5,
+    )
+    ServiceSync.objects.create(
+        task=task,
+        service="s2",
+        source_count=2,
+        dest_count=1,
+        last_success_at=now - timedelta(seconds=10),
+        last_duration=1.5,
+    )
+    ServiceSync.objects.create(task=task, service="new")  # never synced yet
+    ServiceSync.objects.create(task=task, service="gone", retired=True, source_count=9)
+    ServiceSync.objects.create(task=task, reverse=True, service="back", source_count=4)
+
+    m = scrape(client)
+    fwd = labels(task)
+    assert m[("msesync_task_services", fwd)] == 3  # the retired row is not counted
+    assert m[("msesync_task_services_unsynced", fwd)] == 1
+    assert m[("msesync_task_source_instances", fwd)] == 5
+    assert m[("msesync_task_destination_instances", fwd)] == 4
+    newest = (now - timedelta(seconds=10)).timestamp()
+    assert m[("msesync_task_last_success_timestamp_seconds", fwd)] == pytest.approx(newest, abs=1)
+    assert 100 <= m[("msesync_task_sync_lag_seconds", fwd)] < 110  # the oldest success
+    assert m[("msesync_task_job_duration_max_seconds", fwd)] == 1.5
+    assert m[("msesync_task_job_duration_avg_seconds", fwd)] == 1.0
+    assert m[("msesync_task_paused", fwd)] == 0
+    back = labels(task, "reverse")
+    assert m[("msesync_task_source_instances", back)] == 4
+    assert math.isnan(m[("msesync_task_sync_lag_seconds", back)])  # nothing synced that way
+
+
+def test_errors_are_counted_by_kind(client, task):
+    for n, error in enumerate(
+        [
+            "GET /nacos/v1/ns/instance/list unreachable (http://h:1/nacos: ConnectTimeout)",
+            "Nacos POST /v1/ns/instance: HTTP 403 user not found",
+            "Nacos GET /v1/ns/instance/list: HTTP 500 boom",
+            "something odd",
+            "",
+        ]
+    ):
+        ServiceSync.objects.create(task=task, service=f"s{n}", last_error=error)
+    m = scrape(client)
+    counts = {k: m[("msesync_task_errors", labels(task, kind=k))] for k in ERROR_KINDS}
+    assert counts == {"unreachable": 1, "rejected": 2, "other": 1}
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("Consul unreachable (h:1: ConnectionError)", "unreachable"),
+        ("ZooKeeper h:1: cannot connect: timed out", "unreachable"),
+        ("Consul: 403 ACL not found", "rejected"),
+        ("Eureka GET /apps: HTTP 401 ", "rejected"),
+        ("Nacos GET /x: not JSON: 'x'", "other"),
+    ],
+)
+def test_classify_error(message, kind):
+    assert classify_error(message) == kind
+
+
+def test_a_config_task_reports_its_pass(client, task):
+    z1 = Cluster.objects.create(cluster_name="z1", cluster_type="ZOOKEEPER", connect_keys=["h:3"])
+    z2 = Cluster.objects.create(cluster_name="z2", cluster_type="ZOOKEEPER", connect_keys=["h:4"])
+    passed = timezone.now() - timedelta(seconds=30)
+    config = SyncTask.objects.create(
+        source=z1,
+        destination=z2,
+        sync_type=SyncTask.CONFIG,
+        last_scan_at=passed,
+        last_error="ZooKeeper h:4: cannot connect: timed out",
+        paused=True,
+    )
+    m = scrape(client)
+    lab = frozenset(
+        {"task": "z1->z2", "task_id": str(config.pk), "type": "Config", "way": "forward"}.items()
+    )
+    assert m[("msesync_task_last_success_timestamp_seconds", lab)] == pytest.approx(
+        passed.timestamp(), abs=1
+    )
+    assert 30 <= m[("msesync_task_sync_lag_seconds", lab)] < 40
+    assert m[("msesync_task_errors", frozenset({*lab, ("kind", "unreachable")}))] == 1
+    assert m[("msesync_task_paused", lab)] == 1
+
+
+def test_sync_jobs_record_their_duration_on_success_and_on_failure(client):
+    memory.STORES.clear()
+    forget_all()
+    a = Cluster.objects.create(cluster_name="a", cluster_type="MEMORY", connect_keys=["m"])
+    b = Cluster.objects.create(cluster_name="b", cluster_type="MEMORY", connect_keys=["m"])
+    task = SyncTask.objects.create(source=a, destination=b)
+    service = ServiceKey("public", "DEFAULT_GROUP", "orders")
+    memory.store("a").services[service] = {i.key: i for i in [Instance("10.0.0.1", 1)]}
+    [row_id] = jobs.scan_task(task.pk)
+    jobs.sync_service(row_id)
+    row = ServiceSync.objects.get(pk=row_id)
+    assert row.last_success_at and 0 <= row.last_duration < 5
+    memory.store("a").fail_reads = True
+    ServiceSync.objects.filter(pk=row_id).update(last_duration=None)
+    jobs.sync_service(row_id, force=True)
+    row.refresh_from_db()
+    assert "down" in row.last_error and 0 <= row.last_duration < 5
+    m = scrape(client)
+    assert m[("msesync_task_job_duration_max_seconds", labels(task))] == row.last_duration
+    assert m[("msesync_task_source_instances", labels(task))] == 1
+    memory.STORES.clear()
+    forget_all()
+
+
+def test_metrics_need_a_login_and_healthz_does_not(task):
+    anonymous = Client()
+    assert anonymous.get("/metrics").status_code in (401, 403)
+    assert anonymous.get("/healthz").json() == {"status": "ok"}
