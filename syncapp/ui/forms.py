@@ -1,0 +1,122 @@
+"""Console forms: YAML import, cluster edit (secrets write-only), task from discovered services."""
+
+import re
+
+from django import forms
+
+from syncapp.models import Cluster, SyncTask
+
+SECRET_FIELDS = ("password", "ak", "sk")
+MAX_YAML_BYTES = 2 * 1024 * 1024
+
+
+class ImportForm(forms.Form):
+    """A YAML text, pasted or uploaded (an uploaded file wins)."""
+
+    yaml = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 18}))
+    file = forms.FileField(required=False)
+
+    def clean(self):
+        data = super().clean()
+        upload = data.get("file")
+        if upload:
+            if upload.size > MAX_YAML_BYTES:
+                raise forms.ValidationError("the file is larger than 2 MB")
+            try:
+                data["yaml"] = upload.read().decode("utf-8")
+            except UnicodeDecodeError:
+                raise forms.ValidationError("the file is not UTF-8 text") from None
+        if not data.get("yaml", "").strip():
+            raise forms.ValidationError("paste a YAML text or choose a file")
+        return data
+
+
+def _secret_field(label: str) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        strip=False,
+        # render_value=False: the stored secret never travels back to the browser.
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Write-only. Leave empty to keep the current value.",
+    )
+
+
+class ClusterForm(forms.ModelForm):
+    connect_keys = forms.CharField(
+        label="connectKeyList",
+        help_text="host:port (or URL), one per line or comma separated",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    password = _secret_field("password")
+    ak = _secret_field("ak")
+    sk = _secret_field("sk")
+
+    class Meta:
+        model = Cluster
+        fields = [
+            "cluster_name",
+            "cluster_type",
+            "connect_keys",
+            "namespaces",
+            "user_name",
+            "password",
+            "ak",
+            "sk",
+        ]
+        labels = {
+            "cluster_name": "clusterName",
+            "cluster_type": "clusterType",
+            "namespaces": "namespace",
+            "user_name": "userName",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["connect_keys"] = "\n".join(self.instance.connect_keys)
+
+    def clean_connect_keys(self) -> list[str]:
+        keys = [k for k in re.split(r"[\s,]+", self.cleaned_data["connect_keys"]) if k]
+        if not keys:
+            raise forms.ValidationError("at least one host:port")
+        return keys
+
+    def clean(self):
+        data = super().clean()
+        for secret in SECRET_FIELDS:
+            if not data.get(secret) and self.instance.pk:
+                data[secret] = getattr(self.instance, secret)  # empty = keep the current one
+        return data
+
+
+class NewTaskForm(forms.Form):
+    """A Service task from one cluster, for all its services or a chosen few."""
+
+    destination = forms.ModelChoiceField(queryset=Cluster.objects.none())
+    mode = forms.ChoiceField(
+        choices=[(m, m) for m in (SyncTask.UNIDIRECTIONAL, SyncTask.BIDIRECTIONAL)]
+    )
+    services = forms.MultipleChoiceField(required=False)
+    scope = forms.ChoiceField(choices=[("all", "all services"), ("selected", "selected only")])
+
+    def __init__(self, source: Cluster, discovered: list[str], *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.source = source
+        self.fields["destination"].queryset = Cluster.objects.exclude(pk=source.pk)
+        self.fields["services"].choices = [(name, name) for name in discovered]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("scope") == "selected" and not data.get("services"):
+            raise forms.ValidationError("select at least one service, or take them all")
+        destination = data.get("destination")
+        taken = SyncTask.objects.filter(
+            source=self.source, destination=destination, sync_type=SyncTask.SERVICE
+        )
+        if destination and taken.exists():
+            raise forms.ValidationError(
+                f"a Service task {self.source} -> {destination} exists already (task "
+                f"{taken.first().pk}): one per pair; edit its serviceMatchPattern instead"
+            )
+        return data

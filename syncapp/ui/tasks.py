@@ -1,0 +1,102 @@
+"""Service Synchronization: the task list, one task's services, and the task actions."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from syncapp import jobs
+from syncapp.models import ServiceSync, SyncTask
+from syncapp.ui.formatting import lag
+from syncapp.ui.states import TaskCounts, counts_by_task, service_state, task_state
+
+PAGE_SIZE = 50
+# Only what the services table shows: `leases` is a JSON list per row, costly to fetch.
+SERVICE_COLUMNS = (
+    "id",
+    "task",
+    "reverse",
+    "namespace",
+    "group",
+    "service",
+    "source_count",
+    "dest_count",
+    "retired",
+    "last_success_at",
+    "last_error",
+)
+
+
+def task_list(request):
+    tasks = SyncTask.objects.select_related("source", "destination")
+    page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = counts_by_task(t.pk for t in page)
+    for task in page:
+        task.counts = counts.get(task.pk, TaskCounts())
+        task.state = task_state(task, task.counts)
+    return render(request, "ui/tasks.html", {"page": page})
+
+
+def task_detail(request, pk: int):
+    task = get_object_or_404(SyncTask.objects.select_related("source", "destination"), pk=pk)
+    task.counts = counts_by_task([task.pk]).get(task.pk, TaskCounts())
+    task.state = task_state(task, task.counts)
+    search = request.GET.get("q", "").strip()
+    page = Paginator(services_of(task, search), PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    for row in page:
+        row.state = service_state(row)
+        row.lag = lag(row.last_success_at, now)
+    return render(request, "ui/task.html", {"task": task, "page": page, "search": search})
+
+
+def services_of(task: SyncTask, search: str):
+    """The task's rows in index order (the unique constraint's), so LIMIT/OFFSET stay cheap."""
+    rows = ServiceSync.objects.filter(task=task).only(*SERVICE_COLUMNS)
+    return rows.filter(service__icontains=search) if search else rows
+
+
+def _back(request, task: SyncTask):
+    """Back where the button was pressed (the list or the task page), never off-site."""
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}):
+        return redirect(target)
+    return redirect("ui:task", pk=task.pk)
+
+
+def _set_paused(request, pk: int, paused: bool):
+    task = get_object_or_404(SyncTask, pk=pk)
+    # An update, not save(): a worker may be writing last_scan_at on the same row.
+    SyncTask.objects.filter(pk=task.pk).update(paused=paused)
+    messages.success(request, f"{task}: {'paused' if paused else 'resumed'}.")
+    return _back(request, task)
+
+
+@require_POST
+def pause(request, pk: int):
+    return _set_paused(request, pk, True)
+
+
+@require_POST
+def resume(request, pk: int):
+    return _set_paused(request, pk, False)
+
+
+@require_POST
+def resync(request, pk: int):
+    task = get_object_or_404(SyncTask, pk=pk)
+    jobs.request_resync(task.pk)
+    messages.success(request, f"{task}: full resync queued.")
+    return _back(request, task)
+
+
+@require_POST
+def delete(request, pk: int):
+    """As the API's DELETE: the task and (by cascade) its service rows go."""
+    task = get_object_or_404(SyncTask, pk=pk)
+    name = str(task)
+    task.delete()
+    messages.success(request, f"{name}: deleted.")
+    return redirect("ui:tasks")
