@@ -4,7 +4,10 @@ Standalone by default (SQLite file, file-system Celery broker: no server needed)
 multi-instance when MYSQL_URL/MYSQL_USER_NAME/MYSQL_PASSWORD and REDIS_URL are set.
 """
 
+import base64
+import os
 import secrets
+import socket
 from pathlib import Path
 
 from msesync_site.env import (
@@ -32,6 +35,30 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _encryption_keys() -> list[str]:
+    """Fernet keys for the clusters' password/ak/sk at rest (syncapp/fields.py).
+
+    MSESYNC_ENCRYPTION_KEY: comma-separated, newest first; the first encrypts, all decrypt, so
+    a rotation keeps old rows readable until `manage.py rotate_secrets` rewrites them. Unset:
+    one generated once beside the data, like the secret key (every standalone process shares
+    DATA_DIR; hosts of a multi-instance install must share the variable instead).
+    """
+    if keys := env_str("MSESYNC_ENCRYPTION_KEY"):
+        return [k.strip() for k in keys.split(",") if k.strip()]
+    path = DATA_DIR / "encryption_key"
+    try:  # O_EXCL: processes starting together agree on one key
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return [path.read_text().strip()]
+    with os.fdopen(fd, "w") as out:
+        out.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+    return [path.read_text().strip()]
+
+
+ENCRYPTION_KEYS = _encryption_keys()
+ENCRYPTION_KEY_FROM_ENV = bool(env_str("MSESYNC_ENCRYPTION_KEY"))
 DEBUG = env_bool("MSESYNC_DEBUG", False)
 ALLOWED_HOSTS = env_str("MSESYNC_ALLOWED_HOSTS", "*").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in env_str("MSESYNC_CSRF_TRUSTED_ORIGINS").split(",") if o]
@@ -44,6 +71,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
     "syncapp",
 ]
@@ -91,12 +119,15 @@ TIME_ZONE = "UTC"
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.BasicAuthentication",
+        # Scripts and Prometheus: `Authorization: Token <key>` (manage.py api_token USER).
+        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
@@ -117,12 +148,25 @@ SCAN_INTERVAL = env_float("MSESYNC_SCAN_INTERVAL", 5.0)
 # Lease renewal of what we registered; Nacos marks an HTTP instance unhealthy after 15 s.
 HEARTBEAT_INTERVAL = env_float("MSESYNC_HEARTBEAT_INTERVAL", 5.0)
 
+# --- nodes: each keeper (syncapp/keeper.py) is a member; a dead one's share moves on ---
+NODE_ID = env_str("MSESYNC_NODE_ID") or f"{socket.gethostname()}-{os.getpid()}"
+# A node silent this long is dead: its feeds and leases go to the others.
+MEMBER_TTL = env_float("MSESYNC_MEMBER_TTL", 3.0)
+
 # --- Celery: Redis when REDIS_URL is set, else a file-system broker needing no server ---
 REDIS_URL = env_str("REDIS_URL")
 BROKER_DIR = DATA_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
+    # A job taken by a worker that died is handed to another after this long (acks late).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60}
+    # Every node runs a beat; a Redis lock lets one lead, and a standby takes over within
+    # the lock timeout when the leader's node dies (celery-redbeat; msesync_site/beat.py).
+    CELERY_BEAT_SCHEDULER = "msesync_site.beat.LeaderScheduler"
+    CELERY_REDBEAT_REDIS_URL = REDIS_URL
+    CELERY_REDBEAT_KEY_PREFIX = "msesync:redbeat"
+    CELERY_REDBEAT_LOCK_TIMEOUT = int(env_float("MSESYNC_BEAT_LOCK_TIMEOUT", 5))
+    CELERY_BEAT_MAX_LOOP_INTERVAL = 1  # how often the lock is extended and standbys retry
 else:
     (BROKER_DIR / "control").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "msesyncfs://"  # msesync_site/fsbroker.py
@@ -143,10 +187,6 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "scan": {"task": "workers.tasks.scan_all", "schedule": SCAN_INTERVAL},
     "refresh": {"task": "workers.tasks.refresh_all", "schedule": REFRESH_INTERVAL},
-    "heartbeat": {
-        "task": "workers.tasks.renew_all_leases",
-        "schedule": HEARTBEAT_INTERVAL,
-    },
 }
 
 LOGGING = {

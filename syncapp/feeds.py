@@ -3,7 +3,7 @@ service that changed, instead of waiting for the next scan.
 
 `Feeds.step()` is one iteration: start or stop watches to match the active tasks, then
 queue a `sync_service` job for each service that changed since the last step (changes that
-arrive together are coalesced). `manage.py run_feeds` loops over it.
+arrive together are coalesced). Each node's keeper (syncapp/keeper.py) loops over it.
 """
 
 import logging
@@ -26,8 +26,10 @@ CONFIGS = "configs"  # the "way" of a configuration task's watch
 
 
 class Feeds:
-    def __init__(self, send_task=None):
+    def __init__(self, send_task=None, owns=None):
         self._send_task = send_task or current_app.send_task
+        # Which ways this node watches; the others are watched by their owners (keeper.py).
+        self.owns = owns or (lambda way: True)
         self.watches: dict[
             tuple[int, bool], tuple[object, object]
         ] = {}  # way -> (version, adapter)
@@ -51,6 +53,7 @@ class Feeds:
                 wanted[(task.pk, reverse)] = (source.updated_at, task.updated_at, source)
         for task in config_tasks():
             wanted[(task.pk, CONFIGS)] = (task.source.updated_at, task.updated_at, task.source)
+        wanted = {way: value for way, value in wanted.items() if self.owns(way)}
         for way in list(self.watches):
             if way not in wanted or self.watches[way][0] != wanted[way][:2]:
                 self.stop(way)

@@ -9,7 +9,6 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 from celery import current_app
-from django.db.models import Q
 from django.utils import timezone
 
 from syncapp.connections import registry_for
@@ -142,6 +141,7 @@ def sync_service(row_id: int, force: bool = False) -> None:
     task = row.task
     src, dst = (task.destination, task.source) if row.reverse else (task.source, task.destination)
     key = ServiceKey(row.namespace, row.group, row.service)
+    started = timezone.now()
     try:
         result = sync_one_service(
             direction_for(task, row.reverse),
@@ -152,22 +152,25 @@ def sync_service(row_id: int, force: bool = False) -> None:
             force=force,
         )
     except RegistryError as exc:
-        record_failure(row, exc)
+        record_failure(row, exc, (timezone.now() - started).total_seconds())
         return
-    record_success(row, result)
+    record_success(row, result, (timezone.now() - started).total_seconds())
 
 
-def record_failure(row: ServiceSync, exc: Exception) -> None:
+def record_failure(row: ServiceSync, exc: Exception, duration: float | None = None) -> None:
+    """`duration`: the job's seconds, kept on the row for /metrics (workers run elsewhere)."""
     log.warning("sync of %s failed: %s", row, exc)
     ServiceSync.objects.filter(pk=row.pk).update(
-        last_error=str(exc)[:2000], last_error_at=timezone.now()
+        last_error=str(exc)[:2000], last_error_at=timezone.now(), last_duration=duration
     )
 
 
-def record_success(row: ServiceSync, result) -> None:
+def record_success(row: ServiceSync, result, duration: float | None = None) -> None:
     now = timezone.now()
     if result.skipped:
-        ServiceSync.objects.filter(pk=row.pk).update(last_success_at=now, last_error="")
+        ServiceSync.objects.filter(pk=row.pk).update(
+            last_success_at=now, last_error="", last_duration=duration
+        )
         return
     if row.retired and not result.leases:
         row.delete()
@@ -179,40 +182,64 @@ def record_success(row: ServiceSync, result) -> None:
         leases=[i.to_dict() for i in result.leases],
         last_success_at=now,
         last_error="",
+        last_duration=duration,
     )
 
 
 # --- leases -----------------------------------------------------------------------
+# Renewals are not Celery jobs: each node's keeper (syncapp/keeper.py) beats its own share,
+# so a dead node or a dead beat scheduler never leaves a lease unrenewed for long.
+
+Beat = tuple[ServiceKey, Instance]
 
 
-def rows_leased_at(cluster_id: int):
-    """Rows whose destination is this cluster and which hold registrations of ours."""
-    forward = Q(reverse=False, task__destination_id=cluster_id)
-    backward = Q(reverse=True, task__source_id=cluster_id)
-    return (
-        ServiceSync.objects.filter(forward | backward)
-        .exclude(leases=[])
-        .select_related("task__source", "task__destination")
+def leased_rows(owns=None):
+    """Rows holding registrations of ours (those `owns(row_id)` accepts, when given)."""
+    rows = ServiceSync.objects.exclude(leases=[]).select_related(
+        "task__source", "task__destination"
     )
+    return [row for row in rows if owns is None or owns(row.pk)]
 
 
-def renew_leases(cluster_id: int) -> int:
-    """Heartbeat every instance we registered at one cluster; returns failures."""
-    cluster = Cluster.objects.get(pk=cluster_id)
-    dest = registry_for(cluster)
-    beats = []
-    for row in rows_leased_at(cluster_id):
+def leases_by_row(rows) -> dict[int, tuple[int, list[Beat]]]:
+    """row id -> (destination cluster id, what to renew there)."""
+    result = {}
+    directions = {}  # one per task and way: building one looks up the destination adapter
+    for row in rows:
+        way = (row.task_id, row.reverse)
+        if way not in directions:
+            directions[way] = direction_for(row.task, row.reverse)
         target = dest_service_key(
-            ServiceKey(row.namespace, row.group, row.service),
-            direction_for(row.task, row.reverse),
+            ServiceKey(row.namespace, row.group, row.service), directions[way]
         )
-        beats += [(target, Instance.from_dict(d)) for d in row.leases]
+        cluster_id = row.task.source_id if row.reverse else row.task.destination_id
+        result[row.pk] = (cluster_id, [(target, Instance.from_dict(d)) for d in row.leases])
+    return result
+
+
+def beats_by_cluster(rows) -> dict[int, list[Beat]]:
+    """What to renew, per destination cluster id."""
+    beats: dict[int, list[Beat]] = {}
+    for cluster_id, row_beats in leases_by_row(rows).values():
+        beats.setdefault(cluster_id, []).extend(row_beats)
+    return beats
+
+
+def send_beats(cluster: Cluster, beats: list[Beat]) -> int:
+    """Heartbeat each instance at its cluster (re-registering any it lost); returns failures."""
+    dest = registry_for(cluster)
     with ThreadPoolExecutor(RENEW_THREADS) as pool:
         outcomes = list(pool.map(lambda b: _beat(dest, *b), beats))
     failures = outcomes.count(False)
     if failures:
         log.warning("%s: %d of %d lease renewals failed", cluster, failures, len(beats))
     return failures
+
+
+def renew_leases(cluster_id: int) -> int:
+    """Renew every lease of ours at one cluster, whoever owns it (tests, benches)."""
+    beats = beats_by_cluster(leased_rows()).get(cluster_id, [])
+    return send_beats(Cluster.objects.get(pk=cluster_id), beats)
 
 
 def _beat(dest, service: ServiceKey, instance: Instance) -> bool:
@@ -226,9 +253,4 @@ def _beat(dest, service: ServiceKey, instance: Instance) -> bool:
 
 def leased_cluster_ids() -> set[int]:
     """Clusters that currently hold registrations of ours."""
-    pairs = (
-        ServiceSync.objects.exclude(leases=[])
-        .values_list("reverse", "task__source_id", "task__destination_id")
-        .distinct()
-    )
-    return {src if reverse else dst for reverse, src, dst in pairs}
+    return set(beats_by_cluster(leased_rows()))

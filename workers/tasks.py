@@ -32,17 +32,5 @@ def sync_service(row_id: int, force: bool = False) -> None:
 
 
 @shared_task
-def renew_all_leases() -> None:
-    """Beat: renew what we registered, one job per destination cluster."""
-    for cluster_id in jobs.leased_cluster_ids():
-        renew_leases.delay(cluster_id)
-
-
-@shared_task(expires=30)
-def renew_leases(cluster_id: int) -> None:
-    jobs.renew_leases(cluster_id)
-
-
-@shared_task
 def sync_configs(task_id: int) -> None:
     config_jobs.sync_configs(task_id)

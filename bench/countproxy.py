@@ -1,0 +1,63 @@
+"""A loopback TCP proxy that counts the HTTP requests passing through it.
+
+The failover bench puts one in front of each registry msesync talks to, so the request rate
+the product causes is measured at the wire, whatever process or node sends it.
+"""
+
+import asyncio
+import threading
+
+REQUEST_LINE_END = b" HTTP/1.1\r\n"
+
+
+class CountingProxy:
+    def __init__(self, target: str):
+        self.target_host, port = target.rsplit(":", 1)
+        self.target_port = int(port)
+        self.requests = 0
+        self.bytes_up = 0
+        self.port = 0
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        threading.Thread(target=self._serve, daemon=True, name="proxy").start()
+        self._ready.wait(10)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        server = self._loop.run_until_complete(asyncio.start_server(self._client, "127.0.0.1", 0))
+        self.port = server.sockets[0].getsockname()[1]
+        self._ready.set()
+        self._loop.run_forever()
+
+    async def _client(self, reader, writer) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(self.target_host, self.target_port)
+        except OSError:
+            writer.close()
+            return
+        await asyncio.gather(
+            self._pipe(reader, up_writer, count=True),
+            self._pipe(up_reader, writer, count=False),
+            return_exceptions=True,
+        )
+
+    async def _pipe(self, reader, writer, count: bool) -> None:
+        tail = b""
+        try:
+            while chunk := await reader.read(65536):
+                if count:
+                    # A request line may straddle two reads: look at the seam too.
+                    self.requests += (tail + chunk).count(REQUEST_LINE_END)
+                    tail = chunk[-(len(REQUEST_LINE_END) - 1) :]
+                    self.bytes_up += len(chunk)
+                writer.write(chunk)
+                await writer.drain()
+        finally:
+            writer.close()
+
+    def snapshot(self) -> tuple[int, int]:
+        return self.requests, self.bytes_up

@@ -1,0 +1,288 @@
+"""Failover bench (issue 6): three msesync nodes on MySQL + Redis, killed one at a time.
+
+    .venv/bin/python -m bench.failover [--services 200] [--instances 5] [--providers 100]
+
+r-nacos → Nacos 3 (`services` × `instances`) and ZooKeeper → Nacos 3 (`providers` Dubbo
+providers) are synced by 3 nodes. A client polls every destination service's healthy
+instances, a sweep every 100 ms, while the bench:
+1. measures the registry request rate with 1 node, then with 3 (counting proxies);
+2. kill -9s a node that is not the beat leader, then the beat leader, changing the sources
+   while each is dead;
+3. restarts Redis, then MariaDB, changing the sources after each.
+It prints, per step, the worst gap the client saw (goal 0 ms) and how long until the dead
+node's work was owned again (goal ≤ 10 s). `run()` returns the same figures for tests.
+"""
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import redis as redis_py
+
+from bench.common import print_table
+from bench.countproxy import CountingProxy
+from bench.failover_world import DestinationPoller, Service, Sources, fresh_storage, servers_up
+from bench.nodes import Node
+from tests.support.configs import cluster, config_yaml, task
+from tests.testbed.base import halt, resume
+from tests.testbed.servers import load
+
+LEADER_KEY = "msesync:beat:leader"
+MEMBERS_KEY = "msesync:nodes"
+KEEPER_KEY = "msesync:keeper:{}"
+REFRESH_INTERVAL = 60.0  # the product's default MSESYNC_DAEMON_REFRESH_INTERVAL
+
+
+def wait(predicate, timeout: float, what: str, interval: float = 0.1) -> float:
+    """Seconds until predicate() held; raises after timeout."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if predicate():
+            return time.monotonic() - started
+        time.sleep(interval)
+    raise TimeoutError(f"{what}: not within {timeout:.0f} s")
+
+
+class Bench:
+    def __init__(self, services: int, instances: int, providers: int, load_window: float):
+        exports = servers_up()
+        self.load_window = load_window
+        self.storage = fresh_storage(exports)
+        self.redis = redis_py.Redis.from_url(self.storage["REDIS_URL"], socket_timeout=2)
+        self.sources = Sources(exports, services, instances, providers)
+        self.proxies = {
+            "r-nacos": CountingProxy(exports["NACOS_ALT_ADDR"]),
+            "nacos": CountingProxy(exports["NACOS_ADDR"]),
+            "zookeeper": CountingProxy(exports["ZK_ADDR"]),
+        }
+        everything = self.sources.nacos_services + self.sources.dubbo_services
+        sample = self.sources.nacos_services[::10] + self.sources.dubbo_services[::5]
+        # A client on a sample every 100 ms, another on every service every 2 s: polling all
+        # of them every 100 ms would be thousands of requests/s on this two-core machine.
+        self.pollers = [
+            DestinationPoller(exports["NACOS_ADDR"], sample, period=0.1),
+            DestinationPoller(exports["NACOS_ADDR"], everything, period=2.0),
+        ]
+        self.poller = self.pollers[1]
+        self.workdir = Path(tempfile.mkdtemp(prefix="msesync-failover-"))
+        self.nodes = [Node(f"node{n}", self.workdir / f"node{n}", self.storage) for n in (1, 2, 3)]
+        self.steps: list[dict] = []
+        self.load_rows: list[tuple] = []
+
+    # --- set-up -----------------------------------------------------------------
+
+    def config(self) -> str:
+        tag, p = self.sources.tag, self.proxies
+        return config_yaml(
+            [
+                cluster(f"{tag}-rnacos", "NACOS", p["r-nacos"].address),
+                cluster(f"{tag}-zk", "ZOOKEEPER", p["zookeeper"].address),
+                cluster(f"{tag}-nacos", "NACOS", p["nacos"].address),
+            ],
+            [
+                task(f"{tag}-rnacos", f"{tag}-nacos", f"{tag}-svc-.*"),
+                task(f"{tag}-zk", f"{tag}-nacos", f"providers:com\\\\.example\\\\.{tag}\\\\..*"),
+            ],
+        )
+
+    def converge(self, first_node: Node) -> float:
+        self.sources.fill()
+        first_node.start()
+        started = time.monotonic()
+        first_node.apply(self.config())
+        wait(self.poller.all_present, 600, "initial sync", interval=1)
+        return time.monotonic() - started
+
+    # --- observations -------------------------------------------------------------
+
+    def live_nodes(self) -> list[str]:
+        now = time.time()
+        members = self.redis.zrangebyscore(MEMBERS_KEY, now, "+inf")
+        return sorted(m.decode() for m in members)
+
+    def leader(self) -> str | None:
+        value = self.redis.get(LEADER_KEY)
+        return value.decode() if value else None
+
+    def renewed_without(self, dead: str, since: float, survivors: list[Node]) -> bool:
+        """Every survivor finished a renewal round, after `since`, that left `dead` out."""
+        for node in survivors:
+            raw = self.redis.get(KEEPER_KEY.format(node.name))
+            state = json.loads(raw)["round"] if raw else None
+            if not state or dead in state["nodes"] or state["at"] < since:
+                return False
+        return True
+
+    def request_rate(self) -> dict[str, float]:
+        before = {name: p.snapshot() for name, p in self.proxies.items()}
+        time.sleep(self.load_window)
+        after = {name: p.snapshot() for name, p in self.proxies.items()}
+        return {
+            name: (after[name][0] - before[name][0]) / self.load_window for name in self.proxies
+        } | {"zk_bytes": (after["zookeeper"][1] - before["zookeeper"][1]) / self.load_window}
+
+    # --- steps --------------------------------------------------------------------
+
+    def measure_load(self, label: str) -> dict[str, float]:
+        time.sleep(10)  # membership settles and shares move before the window opens
+        rate = self.request_rate()
+        http = rate["r-nacos"] + rate["nacos"]
+        self.load_rows.append(
+            (label, f"{rate['r-nacos']:.1f}", f"{rate['nacos']:.1f}", f"{http:.1f}",
+             f"{rate['zk_bytes'] / 1024:.1f}")
+        )  # fmt: skip
+        return rate
+
+    def change_sources(self, step: str) -> tuple[list[Service], list[Service]]:
+        """One instance added, one removed, one new Dubbo service: none of them polled."""
+        added = self.sources.nacos_services[2 * len(self.steps)]
+        removed = self.sources.nacos_services[2 * len(self.steps) + 1]
+        for poller in self.pollers:
+            poller.excluded |= {added.name, removed.name}
+        extra = ("10.51.0.1", 9000 + len(self.steps))
+        self.sources.nacos_instance("POST", added.name, *extra)
+        gone = sorted(removed.expected)[0]
+        self.sources.nacos_instance("DELETE", removed.name, *gone)
+        n = 500 + len(self.steps)
+        new = self.sources.dubbo_service(n)
+        self.sources.add_provider(n, new)
+        must_show = [Service(added.group, added.name, added.expected | {extra}), new]
+        must_lose = [Service(removed.group, removed.name, frozenset({gone}))]
+        return must_show, must_lose
+
+    def changes_arrived(self, must_show, must_lose) -> bool:
+        for service in must_show:
+            if not service.expected <= (self.poller.listed(service) or set()):
+                return False
+        return all(
+            not (s.expected & (self.poller.listed(s) or {None})) for s in must_lose
+        )  # fmt: skip
+
+    def kill(self, step: str, victim: Node) -> None:
+        survivors = [n for n in self.nodes if n is not victim]
+        windows = [p.window() for p in self.pollers]
+        was_leader = self.leader() == victim.name
+        killed_at_wall, killed_at = time.time(), time.monotonic()
+        victim.kill9()
+        changes, changed_at = self.change_sources(step), time.monotonic()
+        takeover = wait(
+            lambda: self.renewed_without(victim.name, killed_at_wall, survivors), 60,
+            f"{step}: survivors own the dead node's work",
+        )  # fmt: skip
+        beat = None
+        if was_leader:
+            wait(lambda: self.leader() not in (None, victim.name), 60, f"{step}: new leader")
+            beat = time.monotonic() - killed_at
+        wait(lambda: self.changes_arrived(*changes), REFRESH_INTERVAL, f"{step}: changes")
+        arrived = time.monotonic() - changed_at
+        time.sleep(max(0.0, 20 - (time.monotonic() - killed_at)))  # past Nacos' 15 s expiry
+        self.record(step, windows, takeover, beat, arrived)
+        victim.start()
+        wait(lambda: victim.name in self.live_nodes(), 120, f"{step}: {victim.name} back")
+
+    def restart_server(self, step: str, server: str, down_for: float) -> None:
+        windows = [p.window() for p in self.pollers]
+        halt(load(server))
+        time.sleep(down_for)
+        resume(load(server))
+        back = time.monotonic()
+        recovered = wait(lambda: len(self.live_nodes()) == 3 and self.leader(), 120, step)
+        changes = self.change_sources(step)
+        arrived = wait(lambda: self.changes_arrived(*changes), REFRESH_INTERVAL, f"{step}: changes")
+        time.sleep(max(0.0, 20 - (time.monotonic() - back)))
+        self.record(step, windows, recovered, None, arrived)
+
+    def record(self, step, windows, owned_again: float, beat: float | None, arrived: float):
+        fast, full = (w.result() for w in windows)
+        self.steps.append(
+            {
+                "step": step,
+                "worst_gap_ms": max(fast["worst_gap_ms"], full["worst_gap_ms"]),
+                "missing_polls": fast["missing_polls"] + full["missing_polls"],
+                "services_missing": fast["services_missing"] + full["services_missing"],
+                "owned_again_s": owned_again,
+                "new_leader_s": beat,
+                "changes_arrived_s": arrived,
+                "sweep_ms": (fast["sweep_ms"], full["sweep_ms"]),
+            }
+        )
+
+    # --- the whole run ------------------------------------------------------------
+
+    def run(self) -> dict:
+        try:
+            initial = self.converge(self.nodes[0])
+            one = self.measure_load("1 node")
+            for node in self.nodes[1:]:
+                node.start()
+            wait(lambda: len(self.live_nodes()) == 3, 120, "3 nodes live")
+            three = self.measure_load("3 nodes")
+            for poller in self.pollers:
+                poller.start()
+            leader = self.leader()
+            other = next(n for n in self.nodes if n.name != leader)
+            self.kill(f"kill -9 {other.name} (not leader)", other)
+            leader_node = next(n for n in self.nodes if n.name == self.leader())
+            self.kill(f"kill -9 {leader_node.name} (beat leader)", leader_node)
+            self.restart_server("restart Redis", "redis", 5)
+            self.restart_server("restart MariaDB", "mariadb", 10)
+        finally:
+            self.close()
+        http_one, http_three = (r["r-nacos"] + r["nacos"] for r in (one, three))
+        return {
+            "initial_sync_s": initial,
+            "steps": self.steps,
+            "load": self.load_rows,
+            "load_ratio": http_three / http_one if http_one else float("inf"),
+        }
+
+    def close(self) -> None:
+        for poller in self.pollers:
+            poller.close()
+        for node in self.nodes:
+            node.stop()
+        self.sources.close()
+
+
+STEP_HEADER = (
+    "step", "worst gap ms", "missing polls", "services", "owned again / recovered s",
+    "new beat leader s", "changes arrived s", "sweep p50 ms (sample/all)",
+)  # fmt: skip
+
+
+def step_row(step: dict) -> tuple:
+    leader = step["new_leader_s"]
+    return (
+        step["step"], step["worst_gap_ms"], step["missing_polls"], step["services_missing"],
+        f"{step['owned_again_s']:.1f}", "-" if leader is None else f"{leader:.1f}",
+        f"{step['changes_arrived_s']:.1f}", "{}/{}".format(*step["sweep_ms"]),
+    )  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--services", type=int, default=200)
+    parser.add_argument("--instances", type=int, default=5)
+    parser.add_argument("--providers", type=int, default=100)
+    parser.add_argument("--load-window", type=float, default=30.0)
+    args = parser.parse_args()
+    bench = Bench(args.services, args.instances, args.providers, args.load_window)
+    result = bench.run()
+    print(f"initial sync (1 node): {result['initial_sync_s']:.1f} s")
+    print_table(
+        f"Registry requests/s through the counting proxies ({args.load_window:.0f} s windows)",
+        ("nodes", "r-nacos", "nacos", "HTTP total", "ZooKeeper KiB/s"),
+        result["load"],
+    )
+    print(f"3 nodes / 1 node HTTP request rate: {result['load_ratio']:.2f}x (goal <= 1.2x)")
+    print_table(
+        "Failover: a sample polled every 100 ms, every service every 2 s",
+        STEP_HEADER,
+        [step_row(step) for step in result["steps"]],
+    )
+
+
+if __name__ == "__main__":
+    main()

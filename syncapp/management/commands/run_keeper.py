@@ -1,0 +1,44 @@
+"""`manage.py run_keeper`: this node's membership, change feeds and lease renewals."""
+
+import signal
+import threading
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from syncapp.keeper import Keeper
+from syncapp.membership import Membership
+
+STEP_SECONDS = 0.2  # how long changes may gather before their jobs are queued
+MEMBERSHIP_EVERY = 5  # steps between membership refreshes (1 s)
+RECONCILE_EVERY = 25  # steps between re-reading the tasks for watches (5 s)
+
+
+def redis_client():
+    if not settings.REDIS_URL:
+        return None
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+
+
+class Command(BaseCommand):
+    help = "Hold this node's share of change feeds and lease renewals."
+
+    def handle(self, *args, **options):
+        stopping = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+        membership = Membership(settings.NODE_ID, redis_client(), settings.MEMBER_TTL)
+        membership.refresh()
+        keeper = Keeper(membership, settings.HEARTBEAT_INTERVAL)
+        renewer = threading.Thread(target=keeper.renew_forever, name="renewals", daemon=True)
+        renewer.start()
+        steps = 0
+        try:
+            while not stopping.wait(STEP_SECONDS):
+                if steps % MEMBERSHIP_EVERY == 0:
+                    keeper.refresh_membership()
+                keeper.step_feeds(reconcile=steps % RECONCILE_EVERY == 0)
+                steps += 1
+        finally:
+            keeper.close()

@@ -1,0 +1,41 @@
+"""Issue 6 at a scale CI affords: 3 nodes on MariaDB + Redis, killed one at a time.
+
+The full-scale run (200 × 5 services and 100 Dubbo providers) is `python -m bench.failover`;
+this runs the same harness with 40 × 5 and 20 providers and asserts its promises.
+"""
+
+import pytest
+
+from bench.failover import REFRESH_INTERVAL, Bench
+
+pytestmark = pytest.mark.usefixtures("mysql", "redis", "zookeeper", "nacos", "nacos_alt")
+
+
+@pytest.fixture(scope="module")
+def result():
+    return Bench(services=40, instances=5, providers=20, load_window=15).run()
+
+
+def steps(result) -> dict[str, dict]:
+    return {step["step"].split(" (")[0].rsplit(" ", 1)[0]: step for step in result["steps"]}
+
+
+def test_no_client_ever_sees_a_missing_instance(result):
+    for step in result["steps"]:
+        assert (step["step"], step["missing_polls"], step["worst_gap_ms"]) == (step["step"], 0, 0)
+
+
+def test_a_dead_nodes_work_is_owned_again_within_10_seconds(result):
+    kills = [s for s in result["steps"] if s["step"].startswith("kill")]
+    assert len(kills) == 2 and all(s["owned_again_s"] <= 10 for s in kills)
+    leader_kill = next(s for s in kills if "beat leader" in s["step"])
+    assert leader_kill["new_leader_s"] is not None and leader_kill["new_leader_s"] <= 10
+
+
+def test_source_changes_made_during_each_outage_arrive_within_the_refresh_interval(result):
+    assert len(result["steps"]) == 4  # two kills, a Redis restart, a MariaDB restart
+    assert all(s["changes_arrived_s"] <= REFRESH_INTERVAL for s in result["steps"])
+
+
+def test_three_nodes_do_not_load_the_registries_more_than_one(result):
+    assert result["load_ratio"] <= 1.2, result["load"]
