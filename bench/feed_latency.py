@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.feed_latency [--changes 200] [--services 10]
 
 Needs the test bed (python -m tests.testbed up eureka consul nacos). msesync runs in-process
-on the product's path: a Feeds runner (syncapp/feeds.py, stepped as `run_feeds` steps it)
+on the product's path: a Feeds runner (syncapp/feeds.py, stepped as the keeper steps it)
 watches both sources (Eureka's /apps/delta poll, Consul's blocking query) and its jobs go to
 syncapp.jobs.sync_service on a thread pool instead of Celery; the lease job renews our copies
 as beat would. The database is a private SQLite file in a temporary directory.
@@ -69,23 +69,23 @@ def endpoints(registry, key: ServiceKey) -> set[tuple[str, int]]:
 
 
 class InProcessProduct:
-    """Feeds stepped like `run_feeds`, jobs run on threads, leases renewed like beat does."""
+    """Feeds stepped like the keeper steps them, jobs on threads, leases renewed as it does."""
 
     def __init__(self):
         from django.conf import settings
 
         from syncapp import jobs
         from syncapp.feeds import Feeds
-        from syncapp.management.commands import run_feeds
+        from syncapp.management.commands import run_keeper
 
-        self.jobs, self.run_feeds = jobs, run_feeds
+        self.jobs, self.keeper = jobs, run_keeper
         self.heartbeat_every = settings.HEARTBEAT_INTERVAL
         self.pool = ThreadPoolExecutor(8)
         self.feeds = Feeds(send_task=self.send_task)
         self.stopped = threading.Event()
         self.threads = [threading.Thread(target=t, daemon=True) for t in (self.step, self.beat)]
 
-    def send_task(self, name: str, args) -> None:
+    def send_task(self, name: str, args, queue: str | None = None) -> None:
         job = {
             "workers.tasks.sync_service": self.jobs.sync_service,
             "workers.tasks.scan_task": self.scan,
@@ -99,8 +99,8 @@ class InProcessProduct:
 
     def step(self) -> None:
         steps = 0
-        while not self.stopped.wait(self.run_feeds.STEP_SECONDS):
-            self.feeds.step(reconcile=steps % self.run_feeds.RECONCILE_EVERY == 0)
+        while not self.stopped.wait(self.keeper.STEP_SECONDS):
+            self.feeds.step(reconcile=steps % self.keeper.RECONCILE_EVERY == 0)
             steps += 1
 
     def beat(self) -> None:
@@ -174,7 +174,7 @@ class EurekaSource:
 
 class ConsulSource:
     kind, label = "CONSUL", "Consul"
-    pause = 0.2  # run_feeds' step: changes land at any point of it
+    pause = 0.2  # the keeper's step: changes land at any point of it
 
     def __init__(self, address: str, tag: str):
         import consul
