@@ -111,11 +111,13 @@ class Bench:
         return value.decode() if value else None
 
     def renewed_without(self, dead: str, since: float, survivors: list[Node]) -> bool:
-        """Every survivor finished a renewal round, after `since`, that left `dead` out."""
+        """Every survivor renewed, after `since`, with `dead` out of its view: either its
+        immediate take-over of the share it gained, or a whole round."""
         for node in survivors:
             raw = self.redis.get(KEEPER_KEY.format(node.name))
-            state = json.loads(raw)["round"] if raw else None
-            if not state or dead in state["nodes"] or state["at"] < since:
+            status = json.loads(raw) if raw else {}
+            renewals = [status.get("takeover"), status.get("round")]  # either will do
+            if not any(r and dead not in r["nodes"] and r["at"] >= since for r in renewals):
                 return False
         return True
 

@@ -3,7 +3,7 @@
 - membership: refresh our entry every second and learn who else is alive (membership.py);
 - change feeds: watch the sources of the task ways this node owns (feeds.py);
 - leases: heartbeat the registrations of the rows this node owns, every
-  MSESYNC_HEARTBEAT_INTERVAL, and at once when a node's death hands us a share.
+  MSESYNC_HEARTBEAT_INTERVAL; a share a node's death hands us is renewed at once.
 
 What to renew is read from the database each round and kept in memory, so a database outage
 does not stop renewals: the last known registrations are renewed until it returns.
@@ -17,7 +17,7 @@ from django.db import close_old_connections
 
 from syncapp import jobs
 from syncapp.feeds import Feeds
-from syncapp.membership import Membership
+from syncapp.membership import Membership, owner_of
 from syncapp.models import Cluster
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,6 @@ class Keeper:
         self.feeds = Feeds(send_task=send_task, owns=self.owns_way)
         self.plan = LeasePlan()
         self.stopping = threading.Event()
-        self.renew_now = threading.Event()
         self.status: dict = {}
 
     def owns_way(self, way) -> bool:
@@ -73,14 +72,34 @@ class Keeper:
     def renew_round(self) -> dict:
         """Beat this node's share of every registration we hold; returns what was done."""
         self.plan.reload()
+        return self.renew(self.owns_row)
+
+    def renew(self, owns) -> dict:
+        """Beat the known registrations whose rows `owns` accepts."""
         nodes = self.membership.nodes
-        share = self.plan.owned(self.owns_row)
         beats = failures = 0
-        for cluster_id, cluster_beats in share.items():
+        for cluster_id, cluster_beats in self.plan.owned(owns).items():
             beats += len(cluster_beats)
             failures += jobs.send_beats(self.plan.clusters[cluster_id], cluster_beats)
         close_old_connections()
         return {"nodes": list(nodes), "beats": beats, "failures": failures, "at": time.time()}
+
+    def take_over(self, before: tuple[str, ...]) -> None:
+        """Renew at once what a membership change handed us: a round in progress can take
+        seconds, and the dead node's last beat is already ageing at the destination."""
+        me = self.membership.node_id
+
+        def gained(row_id: int) -> bool:
+            return self.owns_row(row_id) and owner_of(f"row:{row_id}", before) != me
+
+        def renew_gained() -> None:
+            try:
+                self.status["takeover"] = self.renew(gained)
+            except Exception:
+                log.exception("renewing a taken-over share failed")
+            self.publish()
+
+        threading.Thread(target=renew_gained, name="takeover", daemon=True).start()
 
     def renew_forever(self) -> None:
         while not self.stopping.is_set():
@@ -90,15 +109,14 @@ class Keeper:
             except Exception:
                 log.exception("lease renewal round failed")
             self.publish()
-            wait = self.heartbeat_interval - (time.monotonic() - started)
-            self.renew_now.wait(max(wait, 0))
-            self.renew_now.clear()
+            self.stopping.wait(max(self.heartbeat_interval - (time.monotonic() - started), 0))
 
     # --- membership and feeds ---------------------------------------------------
 
     def refresh_membership(self) -> None:
+        before = self.membership.nodes
         if self.membership.refresh():
-            self.renew_now.set()  # a dead node's leases are ours now: do not wait a round
+            self.take_over(before)
             self.step_feeds(reconcile=True)
 
     def step_feeds(self, reconcile: bool) -> None:
@@ -114,6 +132,5 @@ class Keeper:
 
     def close(self) -> None:
         self.stopping.set()
-        self.renew_now.set()
         self.feeds.close()
         self.membership.leave()

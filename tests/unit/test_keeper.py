@@ -1,5 +1,7 @@
 """The keeper renews its own share of our registrations, and all of a dead node's."""
 
+import time
+
 import pytest
 from django.db import OperationalError
 
@@ -89,4 +91,18 @@ def test_only_owned_ways_are_watched(synced):
     keeper = keeper_of("n1", ("n1", "n2"))
     keeper.step_feeds(reconcile=True)
     assert bool(keeper.feeds.watches) == keeper.owns_way((synced.pk, False))
+    keeper.close()
+
+
+def test_a_share_handed_over_is_renewed_at_once_and_alone(synced):
+    keeper = keeper_of("n1", ("n1", "n2"))
+    keeper.renew_round()  # learns every lease, renews n1's own share
+    theirs = {s.name for s in SERVICES} - names_of_rows(keeper)
+    lose_all_copies()
+    keeper.refresh_membership()  # without Redis the view becomes n1 alone: n2 is gone
+    deadline = time.monotonic() + 10
+    while "takeover" not in keeper.status and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert keeper.status["takeover"]["nodes"] == ["n1"]
+    assert restored() == theirs  # only what was n2's: n1's own waits for the next round
     keeper.close()
