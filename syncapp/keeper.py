@@ -59,6 +59,7 @@ class Keeper:
         self.feeds = Feeds(send_task=send_task, owns=self.owns_way)
         self.plan = LeasePlan()
         self.stopping = threading.Event()
+        self.reconcile_soon = threading.Event()
         self.status: dict = {}
 
     def owns_way(self, way) -> bool:
@@ -113,13 +114,28 @@ class Keeper:
 
     # --- membership and feeds ---------------------------------------------------
 
+    def hold_membership(self, every: float) -> None:
+        """A thread of its own: a slow feed or database must never make us look dead."""
+        while not self.stopping.wait(every):
+            self.refresh_membership()
+
     def refresh_membership(self) -> None:
         before = self.membership.nodes
         if self.membership.refresh():
             self.take_over(before)
-            self.step_feeds(reconcile=True)
+            self.reconcile_soon.set()  # watches follow the new shares at the next step
+
+    def start(self, membership_every: float) -> None:
+        for name, target, args in (
+            ("renewals", self.renew_forever, ()),
+            ("membership", self.hold_membership, (membership_every,)),
+        ):
+            threading.Thread(target=target, args=args, name=name, daemon=True).start()
 
     def step_feeds(self, reconcile: bool) -> None:
+        if self.reconcile_soon.is_set():
+            self.reconcile_soon.clear()
+            reconcile = True
         try:
             self.feeds.step(reconcile)
         except Exception:  # the database or broker may be restarting: try again next step

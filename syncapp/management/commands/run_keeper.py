@@ -10,7 +10,7 @@ from syncapp.keeper import Keeper
 from syncapp.membership import Membership
 
 STEP_SECONDS = 0.2  # how long changes may gather before their jobs are queued
-MEMBERSHIP_EVERY = 5  # steps between membership refreshes (1 s)
+MEMBERSHIP_SECONDS = 1.0  # a third of the default MSESYNC_MEMBER_TTL
 RECONCILE_EVERY = 25  # steps between re-reading the tasks for watches (5 s)
 
 
@@ -31,13 +31,10 @@ class Command(BaseCommand):
         membership = Membership(settings.NODE_ID, redis_client(), settings.MEMBER_TTL)
         membership.refresh()
         keeper = Keeper(membership, settings.HEARTBEAT_INTERVAL)
-        renewer = threading.Thread(target=keeper.renew_forever, name="renewals", daemon=True)
-        renewer.start()
+        keeper.start(membership_every=MEMBERSHIP_SECONDS)
         steps = 0
         try:
             while not stopping.wait(STEP_SECONDS):
-                if steps % MEMBERSHIP_EVERY == 0:
-                    keeper.refresh_membership()
                 keeper.step_feeds(reconcile=steps % RECONCILE_EVERY == 0)
                 steps += 1
         finally:
