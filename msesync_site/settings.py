@@ -119,6 +119,7 @@ TIME_ZONE = "UTC"
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns about a missing one (fresh clones, tests)
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 

@@ -5,21 +5,30 @@ diff, one all-or-nothing apply. A bad YAML is reported with line and field and c
 """
 
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from syncapp.importer import ConfigError, apply_config, diff_config, parse_config
 from syncapp.importer.apply import SECRET_FIELDS, Change, cluster_values, task_values
 from syncapp.ui.forms import ImportForm
 
 TEMPLATE = "ui/import.html"
+PANEL = "ui/_import_panel.html"  # what the dialog's fetch gets back
+
+
+def render_import(request, context: dict, status: int = 200):
+    """The page, or only its panel when the Import Config dialog asked (console.js)."""
+    dialog = request.headers.get("X-Requested-With") == "fetch"
+    return render(request, PANEL if dialog else TEMPLATE, context, status=status)
 
 
 def import_config(request):
     if request.method != "POST":
-        return render(request, TEMPLATE, {"form": ImportForm()})
+        return render_import(request, {"form": ImportForm()})
     form = ImportForm(request.POST, request.FILES)
     if not form.is_valid():
-        return render(request, TEMPLATE, {"form": form})
+        return render_import(request, {"form": form})
     text = form.cleaned_data["yaml"]
     if request.POST.get("action") == "apply":
         return _apply(request, text)
@@ -40,7 +49,7 @@ def _dry_run(request, text: str):
         "changes": [_row(c, v) for c, v in zip(changes, values, strict=True)],
         "changed": sum(c.action != "unchanged" for c in changes),
     }
-    return render(request, TEMPLATE, context)
+    return render_import(request, context)
 
 
 def _apply(request, text: str):
@@ -50,6 +59,8 @@ def _apply(request, text: str):
         return _problems(request, text, error)
     changed = sum(c.action != "unchanged" for c in changes)
     messages.success(request, f"Config applied: {changed} change(s).")
+    if request.headers.get("X-Requested-With") == "fetch":  # the dialog navigates itself
+        return HttpResponse(status=204, headers={"X-Location": reverse("ui:tasks")})
     return redirect("ui:tasks")
 
 
@@ -60,7 +71,7 @@ def _filled(text: str) -> ImportForm:
 
 def _problems(request, text: str, error: ConfigError):
     context = {"form": _filled(text), "problems": error.problems}
-    return render(request, TEMPLATE, context, status=400)
+    return render_import(request, context, status=400)
 
 
 def _row(change: Change, values: dict) -> dict:

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from syncapp import jobs
 from syncapp.models import ServiceSync, SyncTask
 from syncapp.ui.formatting import lag
+from syncapp.ui.forms import ImportForm
 from syncapp.ui.states import TaskCounts, counts_by_task, service_state, task_state
 
 PAGE_SIZE = 50
@@ -36,7 +37,7 @@ def task_list(request):
     for task in page:
         task.counts = counts.get(task.pk, TaskCounts())
         task.state = task_state(task, task.counts)
-    return render(request, "ui/tasks.html", {"page": page})
+    return render(request, "ui/tasks.html", {"page": page, "import_form": ImportForm()})
 
 
 def task_detail(request, pk: int):

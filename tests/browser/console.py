@@ -58,6 +58,20 @@ class Console:
         WebDriverWait(self.driver, PAGE_TIMEOUT).until(shown.staleness_of(old_page))
         self.find("main")
 
+    def open_dialog(self, css: str) -> None:
+        """Click what opens a dialog (no page load) and wait until it shows."""
+        self.find(css).click()
+        WebDriverWait(self.driver, PAGE_TIMEOUT).until(
+            shown.visibility_of_element_located((By.CSS_SELECTOR, "dialog[open]"))
+        )
+
+    def submit_in_dialog(self, css: str) -> None:
+        """Click a button of a dialog's form: its answer replaces the dialog's body, not
+        the page, so wait for the old body's form to go."""
+        old_form = self.find("dialog[open] [data-async-root] form")
+        self.find(css).click()
+        WebDriverWait(self.driver, PAGE_TIMEOUT).until(shown.staleness_of(old_form))
+
     def log_in(self, user: str, password: str) -> None:
         self.find("#id_username").send_keys(user)
         self.find("#id_password").send_keys(password)

@@ -70,13 +70,14 @@ def test_import_sync_pause_resume_through_the_console(console, nacos, nacos_alt,
     console.shoot("service-synchronization")
 
     # A bad YAML: the line and field are named, and nothing is created.
-    console.click("#import-config")
-    console.shoot("import-config")
+    console.open_dialog("#import-config")
+    assert console.path == "/"  # a dialog over Service Synchronization, not another page
+    console.shoot("import-config-dialog")
     good = good_yaml(tag, source=nacos_alt, dest=nacos)
     bad = good.replace(f'"{tag}-.*"', f'"{tag}-("')
     console.paste_yaml(bad)
-    console.click("#dry-run")
-    problems = console.text("#problems")
+    console.submit_in_dialog("#dry-run")
+    problems = console.text("dialog[open] #problems")
     console.shoot("import-bad-yaml")
     expected_line = line_of(bad, "serviceMatchPattern")
     assert f"{expected_line} tasks[0].serviceMatchPattern invalid regular expression" in problems
@@ -85,10 +86,11 @@ def test_import_sync_pause_resume_through_the_console(console, nacos, nacos_alt,
     console.shoot("clusters-unchanged-after-bad-yaml")
 
     # A good YAML: the dry run shows what would be created, then Apply creates it.
-    console.open("/import/")
+    console.open("/")
+    console.open_dialog("#import-config")
     console.paste_yaml(good)
-    console.click("#dry-run")
-    diff = console.text("#diff")
+    console.submit_in_dialog("#dry-run")
+    diff = console.text("dialog[open] #diff")
     console.shoot("import-dry-run-diff")
     assert "Dry run: 3 changes" in diff
     assert f"create task {tag}-src -> {tag}-dst (Service)" in diff

@@ -114,3 +114,15 @@ def test_a_creation_lists_the_values_it_would_write(console):
     assert "<code>connect_keys</code>: [&#x27;127.0.0.1:1&#x27;]" in diff
     assert "<code>service_match_pattern</code>: &#x27;orders-.*&#x27;" in diff
     assert "<code>password</code>: ***" in diff and "s3cret" not in diff
+
+
+def test_the_dialog_gets_the_panel_alone_and_a_204_with_where_to_go_after_apply(console):
+    dialog = {"HTTP_X_REQUESTED_WITH": "fetch"}
+    bad = console.post("/import/", {"yaml": BAD, "action": "dry-run"}, **dialog)
+    assert bad.status_code == 400 and b"<html" not in bad.content
+    assert b"tasks[0].serviceMatchPattern" in bad.content
+    page = console.get("/").content.decode()  # the dialog is on the page, with the same form
+    assert '<dialog id="import-dialog"' in page and 'data-dialog="import-dialog"' in page
+    applied = console.post("/import/", {"yaml": GOOD, "action": "apply"}, **dialog)
+    assert (applied.status_code, applied["X-Location"]) == (204, "/")
+    assert Cluster.objects.count() == 2

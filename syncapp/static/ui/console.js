@@ -9,17 +9,20 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 
-  // A chosen file is shown in the YAML box, so it can be read (and edited) before the dry run.
-  document.querySelectorAll("input[type=file][data-fills]").forEach((input) => {
-    input.addEventListener("change", () => {
-      const file = input.files[0];
-      const target = document.getElementById(input.dataset.fills);
-      if (!file || !target) return;
-      file.text().then((text) => {
-        target.value = text;
-        input.value = ""; // the box now holds the text: send it once, not twice
-      });
+  bindFileInputs(document);
+  bindAsyncForms(document);
+
+  // Import Config opens as a dialog over Service Synchronization (the link is the fallback).
+  document.querySelectorAll("[data-dialog]").forEach((opener) => {
+    opener.addEventListener("click", (event) => {
+      const dialog = document.getElementById(opener.dataset.dialog);
+      if (!dialog || typeof dialog.showModal !== "function") return;
+      event.preventDefault();
+      dialog.showModal();
     });
+  });
+  document.querySelectorAll("dialog [data-close]").forEach((button) => {
+    button.addEventListener("click", () => button.closest("dialog").close());
   });
 
   // Discovered services: filter rows by name, and tick every row still shown.
@@ -40,3 +43,47 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 });
+
+// A chosen file is shown in the YAML box, so it can be read (and edited) before the dry run.
+function bindFileInputs(root) {
+  root.querySelectorAll("input[type=file][data-fills]").forEach((input) => {
+    input.addEventListener("change", () => {
+      const file = input.files[0];
+      const target = document.getElementById(input.dataset.fills);
+      if (!file || !target) return;
+      file.text().then((text) => {
+        target.value = text;
+        input.value = ""; // the box now holds the text: send it once, not twice
+      });
+    });
+  });
+}
+
+// Inside a dialog, a form's answer replaces the dialog's body instead of the page; an answer
+// of 204 with X-Location (Apply succeeded) goes to that page.
+function bindAsyncForms(root) {
+  root.querySelectorAll("[data-async-root] form[data-async]").forEach((form) => {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const data = new FormData(form);
+      if (event.submitter && event.submitter.name) {
+        data.append(event.submitter.name, event.submitter.value);
+      }
+      // getAttribute: the submit buttons are named "action", which shadows form.action.
+      const reply = await fetch(form.getAttribute("action"), {
+        method: "POST",
+        body: data,
+        headers: { "X-Requested-With": "fetch" },
+        credentials: "same-origin",
+      });
+      if (reply.status === 204) {
+        window.location.assign(reply.headers.get("X-Location") || "/");
+        return;
+      }
+      const body = form.closest("[data-async-root]");
+      body.innerHTML = await reply.text();
+      bindFileInputs(body);
+      bindAsyncForms(body.parentElement);
+    });
+  });
+}
