@@ -1,36 +1,15 @@
 """Django admin for raw edits; secrets are entered but never shown back."""
 
-from django import forms
 from django.contrib import admin
 
 from syncapp.models import Cluster, ServiceSync, SyncTask
-
-SECRET_FIELDS = ("password", "ak", "sk")
-
-
-def _secret_field():
-    return forms.CharField(
-        required=False,
-        widget=forms.PasswordInput(render_value=False),
-        help_text="Write-only. Leave empty to keep the current value.",
-    )
+from syncapp.secret_inputs import SecretsKeptWhenEmpty
 
 
-class ClusterForm(forms.ModelForm):
-    password = _secret_field()
-    ak = _secret_field()
-    sk = _secret_field()
-
+class ClusterForm(SecretsKeptWhenEmpty):
     class Meta:
         model = Cluster
         fields = "__all__"
-
-    def clean(self):
-        data = super().clean()
-        for secret in SECRET_FIELDS:
-            if not data.get(secret) and self.instance.pk:
-                data[secret] = getattr(self.instance, secret)
-        return data
 
 
 @admin.register(Cluster)

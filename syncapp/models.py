@@ -13,6 +13,9 @@ CLUSTER_TYPES = [(k, k) for k in USER_KINDS]
 class Cluster(models.Model):
     """A registry msesync reads from or writes to (YAML `clusters`)."""
 
+    # Encrypted at rest, write-only in the API, console and admin, never logged.
+    SECRET_FIELDS = ("password", "ak", "sk")
+
     cluster_name = models.CharField(max_length=128, unique=True)
     cluster_type = models.CharField(max_length=16, choices=CLUSTER_TYPES)
     connect_keys = models.JSONField(default=list, help_text="host:port list")

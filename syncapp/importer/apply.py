@@ -13,7 +13,6 @@ from syncapp.importer.parse import (
 )
 from syncapp.models import Cluster, SyncTask
 
-SECRET_FIELDS = {"password", "ak", "sk"}
 CONFIG_KINDS = ("ZOOKEEPER",)
 
 
@@ -34,7 +33,7 @@ class Change:
 
 
 def _show(name, value):
-    return "***" if name in SECRET_FIELDS and value else repr(value)
+    return "***" if name in Cluster.SECRET_FIELDS and value else repr(value)
 
 
 def cluster_values(spec: ClusterSpec) -> dict:

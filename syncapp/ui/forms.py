@@ -5,8 +5,8 @@ import re
 from django import forms
 
 from syncapp.models import Cluster, SyncTask
+from syncapp.secret_inputs import SecretsKeptWhenEmpty
 
-SECRET_FIELDS = ("password", "ak", "sk")
 MAX_YAML_BYTES = 2 * 1024 * 1024
 
 
@@ -31,26 +31,12 @@ class ImportForm(forms.Form):
         return data
 
 
-def _secret_field(label: str) -> forms.CharField:
-    return forms.CharField(
-        label=label,
-        required=False,
-        strip=False,
-        # render_value=False: the stored secret never travels back to the browser.
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Write-only. Leave empty to keep the current value.",
-    )
-
-
-class ClusterForm(forms.ModelForm):
+class ClusterForm(SecretsKeptWhenEmpty):
     connect_keys = forms.CharField(
         label="connectKeyList",
         help_text="host:port (or URL), one per line or comma separated",
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    password = _secret_field("password")
-    ak = _secret_field("ak")
-    sk = _secret_field("sk")
 
     class Meta:
         model = Cluster
@@ -81,13 +67,6 @@ class ClusterForm(forms.ModelForm):
         if not keys:
             raise forms.ValidationError("at least one host:port")
         return keys
-
-    def clean(self):
-        data = super().clean()
-        for secret in SECRET_FIELDS:
-            if not data.get(secret) and self.instance.pk:
-                data[secret] = getattr(self.instance, secret)  # empty = keep the current one
-        return data
 
 
 class NewTaskForm(forms.Form):

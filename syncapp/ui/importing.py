@@ -10,7 +10,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from syncapp.importer import ConfigError, apply_config, diff_config, parse_config
-from syncapp.importer.apply import SECRET_FIELDS, Change, cluster_values, task_values
+from syncapp.importer.apply import Change, cluster_values, task_values
+from syncapp.models import Cluster
 from syncapp.ui.forms import ImportForm
 
 TEMPLATE = "ui/import.html"
@@ -85,6 +86,6 @@ def _row(change: Change, values: dict) -> dict:
 
 
 def _shown(name: str, value) -> str:
-    if name in SECRET_FIELDS:
+    if name in Cluster.SECRET_FIELDS:
         return "***" if value else "(empty)"
     return repr(value)

@@ -9,19 +9,17 @@ from django.db import transaction
 
 from syncapp.models import Cluster
 
-SECRET_FIELDS = ("password", "ak", "sk")
-
 
 class Command(BaseCommand):
     help = "Re-encrypt the clusters' password/ak/sk with the first MSESYNC_ENCRYPTION_KEY."
 
     @transaction.atomic
     def handle(self, *args, **options):
-        clusters = list(Cluster.objects.only("pk", *SECRET_FIELDS))
+        clusters = list(Cluster.objects.only("pk", *Cluster.SECRET_FIELDS))
         for cluster in clusters:
             # Reading decrypts with whichever key opens the value; writing uses the first.
             # update() leaves updated_at alone: the secrets themselves did not change.
             Cluster.objects.filter(pk=cluster.pk).update(
-                **{f: getattr(cluster, f) for f in SECRET_FIELDS}
+                **{f: getattr(cluster, f) for f in Cluster.SECRET_FIELDS}
             )
         self.stdout.write(f"re-encrypted the secrets of {len(clusters)} cluster(s)")
