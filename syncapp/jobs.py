@@ -193,12 +193,11 @@ def record_success(row: ServiceSync, result, duration: float | None = None) -> N
 Beat = tuple[ServiceKey, Instance]
 
 
-def leased_rows(owns=None):
-    """Rows holding registrations of ours (those `owns(row_id)` accepts, when given)."""
-    rows = ServiceSync.objects.exclude(leases=[]).select_related(
+def leased_rows():
+    """Rows holding registrations of ours; the keeper picks its share from them in memory."""
+    return ServiceSync.objects.exclude(leases=[]).select_related(
         "task__source", "task__destination"
     )
-    return [row for row in rows if owns is None or owns(row.pk)]
 
 
 def leases_by_row(rows) -> dict[int, tuple[int, list[Beat]]]:
