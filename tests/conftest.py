@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.support.fleet import NacosFleet
 from tests.support.zk import kazoo_client
 from tests.testbed.pytest_plugin import endpoint_fixture
 
@@ -23,3 +24,11 @@ def zk(zookeeper):
     yield client
     client.stop()
     client.close()
+
+
+@pytest.fixture
+def source_fleet(nacos_alt):
+    """Live instances at r-nacos (the usual source), beaten like real clients until the end."""
+    fleet = NacosFleet(nacos_alt)
+    yield fleet
+    fleet.close()

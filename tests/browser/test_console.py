@@ -9,7 +9,6 @@ from syncapp.registries.base import Instance, ServiceKey
 from tests.browser.conftest import ADMIN
 from tests.browser.console import Console
 from tests.support.configs import cluster, config_yaml, task
-from tests.support.fleet import NacosFleet
 from tests.support.product import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -26,13 +25,6 @@ def tag():
 @pytest.fixture
 def console(browser, console_product, screenshot_dir):
     return Console(browser, f"http://127.0.0.1:{console_product.port}", screenshot_dir)
-
-
-@pytest.fixture
-def source_fleet(nacos_alt):
-    fleet = NacosFleet(nacos_alt)
-    yield fleet
-    fleet.close()
 
 
 def good_yaml(tag: str, source: str, dest: str) -> str:

@@ -9,17 +9,9 @@ import requests
 from syncapp.registries.base import ClusterConfig, Instance, ServiceKey
 from syncapp.registries.nacos import NacosRegistry
 from tests.support.configs import cluster, config_yaml, task
-from tests.support.fleet import NacosFleet
 
 pytestmark = pytest.mark.e2e
 SERVICES, PER_SERVICE = 3, 3
-
-
-@pytest.fixture
-def fleet(nacos_alt):
-    made = NacosFleet(nacos_alt)
-    yield made
-    made.close()
 
 
 def apply_wait(product, yaml_text: str, timeout: int):
@@ -31,11 +23,13 @@ def apply_wait(product, yaml_text: str, timeout: int):
 
 
 def test_apply_wait_returns_after_the_first_full_sync_with_a_summary(
-    product, nacos, nacos_alt, fleet
+    product, nacos, nacos_alt, source_fleet
 ):
     tag = f"w{uuid.uuid4().hex[:6]}"
     keys = [ServiceKey("public", "DEFAULT_GROUP", f"{tag}-svc-{s}") for s in range(SERVICES)]
-    fleet.add_many([(k, Instance("10.9.0.1", 6000 + n)) for k in keys for n in range(PER_SERVICE)])
+    source_fleet.add_many(
+        [(k, Instance("10.9.0.1", 6000 + n)) for k in keys for n in range(PER_SERVICE)]
+    )
     yaml_text = config_yaml(
         [cluster(f"{tag}-src", "NACOS", nacos_alt), cluster(f"{tag}-dst", "NACOS", nacos)],
         [task(f"{tag}-src", f"{tag}-dst", f"{tag}-.*")],

@@ -10,18 +10,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from syncapp.registries.base import ClusterConfig, Instance, ServiceKey
 from syncapp.registries.nacos import NacosRegistry
 from tests.support.configs import cluster, config_yaml, task
-from tests.support.fleet import NacosFleet
 from tests.support.product import wait_for
 
 pytestmark = pytest.mark.e2e
 SERVICES, PER_SERVICE = 3, 4
-
-
-@pytest.fixture
-def fleet(nacos_alt):
-    made = NacosFleet(nacos_alt)
-    yield made
-    made.close()
 
 
 def healthy(base: str) -> bool:
@@ -54,12 +46,14 @@ def of_task(metrics, name: str, task_label: str, **extra) -> float:
     return value
 
 
-def test_metrics_follow_the_running_sync(product, nacos, nacos_alt, fleet):
+def test_metrics_follow_the_running_sync(product, nacos, nacos_alt, source_fleet):
     tag = f"m{uuid.uuid4().hex[:6]}"
     base = f"http://127.0.0.1:{product.port}"
     label = f"{tag}-src->{tag}-dst"
     keys = [ServiceKey("public", "DEFAULT_GROUP", f"{tag}-svc-{s}") for s in range(SERVICES)]
-    fleet.add_many([(k, Instance("10.8.0.1", 7000 + n)) for k in keys for n in range(PER_SERVICE)])
+    source_fleet.add_many(
+        [(k, Instance("10.8.0.1", 7000 + n)) for k in keys for n in range(PER_SERVICE)]
+    )
     wait_for(lambda: healthy(base), 60, what="the web process")
     assert requests.get(f"{base}/metrics", timeout=10).status_code in (401, 403)
 
@@ -92,7 +86,7 @@ def test_metrics_follow_the_running_sync(product, nacos, nacos_alt, fleet):
     assert 0 < of_task(metrics, "msesync_task_job_duration_max_seconds", label) < 30
 
     # A change at the source shows at the next scrapes, with no restart of anything.
-    fleet.remove(keys[0], Instance("10.8.0.1", 7000))
+    source_fleet.remove(keys[0], Instance("10.8.0.1", 7000))
     wait_for(
         lambda: of_task(scrape(base, token), "msesync_task_destination_instances", label)
         == total - 1,

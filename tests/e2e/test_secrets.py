@@ -12,7 +12,6 @@ from syncapp.models import Cluster, ServiceSync, SyncTask
 from syncapp.registries.base import ClusterConfig, Instance, ServiceKey
 from syncapp.registries.nacos import NacosRegistry
 from tests.support.configs import task as task_yaml
-from tests.support.fleet import NacosFleet
 from tests.support.product import wait_for
 from tests.support.urlconf import endpoints
 
@@ -74,18 +73,11 @@ def leaks(text: str, marker: str) -> bool:
     return marker in text
 
 
-@pytest.fixture
-def fleet(nacos_alt):
-    made = NacosFleet(nacos_alt)
-    yield made
-    made.close()
-
-
-def test_secrets_appear_in_no_response_log_or_column(product, nacos, nacos_alt, fleet):
+def test_secrets_appear_in_no_response_log_or_column(product, nacos, nacos_alt, source_fleet):
     tag, marker = f"sec{uuid.uuid4().hex[:6]}", uuid.uuid4().hex
     base = f"http://127.0.0.1:{product.port}"
     key = ServiceKey("public", "DEFAULT_GROUP", f"{tag}-svc")
-    fleet.add_many([(key, Instance("10.7.0.1", 9000 + n)) for n in range(INSTANCES)])
+    source_fleet.add_many([(key, Instance("10.7.0.1", 9000 + n)) for n in range(INSTANCES)])
 
     applied = product.apply(secret_yaml(tag, nacos_alt, nacos, marker))
     dest = NacosRegistry(ClusterConfig("reader", "NACOS", (nacos,)))

@@ -8,15 +8,8 @@ from syncapp.registries import memory
 from syncapp.registries.base import ClusterConfig, Instance, ServiceKey
 from syncapp.registries.memory import MemoryRegistry
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_memory")]
 ORDERS = ServiceKey("public", "DEFAULT_GROUP", "orders")
-
-
-@pytest.fixture(autouse=True)
-def fresh_memory():
-    memory.STORES.clear()
-    yield
-    memory.STORES.clear()
 
 
 @pytest.fixture

@@ -3,23 +3,13 @@
 import pytest
 
 from syncapp import jobs
-from syncapp.connections import forget_all
 from syncapp.engine.markers import SOURCE_CLUSTER
 from syncapp.models import Cluster, ServiceSync, SyncTask
 from syncapp.registries import memory
 from syncapp.registries.base import Instance, ServiceKey
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_memory")]
 SVC = ServiceKey("public", "DEFAULT_GROUP", "orders")
-
-
-@pytest.fixture(autouse=True)
-def fresh_memory():
-    memory.STORES.clear()
-    forget_all()
-    yield
-    memory.STORES.clear()
-    forget_all()
 
 
 def make_task(mode=SyncTask.UNIDIRECTIONAL, **kw):

@@ -13,15 +13,8 @@ from syncapp.registries import memory
 from syncapp.registries.base import ServiceKey
 from tests.unit.test_jobs_memory import make_task, ports_at, register, sync_round
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_memory")]
 SERVICES = [ServiceKey("public", "DEFAULT_GROUP", f"svc{n}") for n in range(12)]
-
-
-@pytest.fixture(autouse=True)
-def fresh_memory():
-    memory.STORES.clear()
-    yield
-    memory.STORES.clear()
 
 
 @pytest.fixture

@@ -4,39 +4,28 @@ import math
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
-from rest_framework.test import APIClient
 
 from syncapp import jobs
-from syncapp.connections import forget_all
 from syncapp.models import Cluster, ServiceSync, SyncTask
 from syncapp.ops.metrics import ERROR_KINDS, classify_error
 from syncapp.registries import memory
 from syncapp.registries.base import Instance, ServiceKey
+from tests.support.rows import nacos_task
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def client():
-    c = APIClient()
-    c.force_authenticate(User.objects.create_user("prom"))
-    return c
-
-
-@pytest.fixture
 def task():
-    a = Cluster.objects.create(cluster_name="a", cluster_type="NACOS", connect_keys=["h:1"])
-    b = Cluster.objects.create(cluster_name="b", cluster_type="NACOS", connect_keys=["h:2"])
-    return SyncTask.objects.create(source=a, destination=b, mode=SyncTask.BIDIRECTIONAL)
+    return nacos_task(mode=SyncTask.BIDIRECTIONAL)
 
 
-def scrape(client) -> dict[tuple[str, frozenset], float]:
+def scrape(api_client) -> dict[tuple[str, frozenset], float]:
     """{(sample name, labels): value} of one scrape, parsed by prometheus_client's parser."""
-    response = client.get("/metrics")
+    response = api_client.get("/metrics")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain")
     families = text_string_to_metric_families(response.content.decode())
@@ -55,7 +44,7 @@ def labels(task, way="forward", **extra) -> frozenset:
     )
 
 
-def test_counts_timestamps_lag_and_durations_come_from_the_rows(client, task):
+def test_counts_timestamps_lag_and_durations_come_from_the_rows(api_client, task):
     now = timezone.now()
     ServiceSync.objects.create(
         task=task,
@@ -77,7 +66,7 @@ def test_counts_timestamps_lag_and_durations_come_from_the_rows(client, task):
     ServiceSync.objects.create(task=task, service="gone", retired=True, source_count=9)
     ServiceSync.objects.create(task=task, reverse=True, service="back", source_count=4)
 
-    m = scrape(client)
+    m = scrape(api_client)
     fwd = labels(task)
     assert m[("msesync_task_services", fwd)] == 3  # the retired row is not counted
     assert m[("msesync_task_services_unsynced", fwd)] == 1
@@ -94,7 +83,7 @@ def test_counts_timestamps_lag_and_durations_come_from_the_rows(client, task):
     assert math.isnan(m[("msesync_task_sync_lag_seconds", back)])  # nothing synced that way
 
 
-def test_errors_are_counted_by_kind(client, task):
+def test_errors_are_counted_by_kind(api_client, task):
     for n, error in enumerate(
         [
             "GET /nacos/v1/ns/instance/list unreachable (http://h:1/nacos: ConnectTimeout)",
@@ -105,7 +94,7 @@ def test_errors_are_counted_by_kind(client, task):
         ]
     ):
         ServiceSync.objects.create(task=task, service=f"s{n}", last_error=error)
-    m = scrape(client)
+    m = scrape(api_client)
     counts = {k: m[("msesync_task_errors", labels(task, kind=k))] for k in ERROR_KINDS}
     assert counts == {"unreachable": 1, "rejected": 2, "other": 1}
 
@@ -124,7 +113,7 @@ def test_classify_error(message, kind):
     assert classify_error(message) == kind
 
 
-def test_a_config_task_reports_its_pass(client, task):
+def test_a_config_task_reports_its_pass(api_client, task):
     z1 = Cluster.objects.create(cluster_name="z1", cluster_type="ZOOKEEPER", connect_keys=["h:3"])
     z2 = Cluster.objects.create(cluster_name="z2", cluster_type="ZOOKEEPER", connect_keys=["h:4"])
     passed = timezone.now() - timedelta(seconds=30)
@@ -136,7 +125,7 @@ def test_a_config_task_reports_its_pass(client, task):
         last_error="ZooKeeper h:4: cannot connect: timed out",
         paused=True,
     )
-    m = scrape(client)
+    m = scrape(api_client)
     lab = frozenset(
         {"task": "z1->z2", "task_id": str(config.pk), "type": "Config", "way": "forward"}.items()
     )
@@ -148,9 +137,7 @@ def test_a_config_task_reports_its_pass(client, task):
     assert m[("msesync_task_paused", lab)] == 1
 
 
-def test_sync_jobs_record_their_duration_on_success_and_on_failure(client):
-    memory.STORES.clear()
-    forget_all()
+def test_sync_jobs_record_their_duration_on_success_and_on_failure(api_client, fresh_memory):
     a = Cluster.objects.create(cluster_name="a", cluster_type="MEMORY", connect_keys=["m"])
     b = Cluster.objects.create(cluster_name="b", cluster_type="MEMORY", connect_keys=["m"])
     task = SyncTask.objects.create(source=a, destination=b)
@@ -165,11 +152,9 @@ def test_sync_jobs_record_their_duration_on_success_and_on_failure(client):
     jobs.sync_service(row_id, force=True)
     row.refresh_from_db()
     assert "down" in row.last_error and 0 <= row.last_duration < 5
-    m = scrape(client)
+    m = scrape(api_client)
     assert m[("msesync_task_job_duration_max_seconds", labels(task))] == row.last_duration
     assert m[("msesync_task_source_instances", labels(task))] == 1
-    memory.STORES.clear()
-    forget_all()
 
 
 def test_metrics_need_a_login_and_healthz_does_not(task):

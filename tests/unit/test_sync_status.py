@@ -7,16 +7,15 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from syncapp.models import Cluster, ServiceSync, SyncTask
+from syncapp.models import ServiceSync, SyncTask
+from tests.support.rows import nacos_task
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def task():
-    a = Cluster.objects.create(cluster_name="a", cluster_type="NACOS", connect_keys=["h:1"])
-    b = Cluster.objects.create(cluster_name="b", cluster_type="NACOS", connect_keys=["h:2"])
-    task = SyncTask.objects.create(source=a, destination=b, mode=SyncTask.BIDIRECTIONAL)
+    task = nacos_task(mode=SyncTask.BIDIRECTIONAL)
     ServiceSync.objects.create(
         task=task,
         namespace="public",

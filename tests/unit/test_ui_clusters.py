@@ -14,19 +14,6 @@ SECRETS = {"password": "pw-secret-1", "ak": "ak-secret-2", "sk": "sk-secret-3"}
 NAMES = ["orders", "pay.v1", "users"]
 
 
-@pytest.fixture
-def console(client, django_user_model):
-    client.force_login(django_user_model.objects.create_user("ops"))
-    return client
-
-
-@pytest.fixture
-def fresh_memory():
-    memory.STORES.clear()
-    yield
-    memory.STORES.clear()
-
-
 def hold(cluster_name: str, names: list[str]) -> None:
     """One live instance for each service name, at a memory cluster."""
     instance = Instance("10.0.0.1", 1)

@@ -16,12 +16,6 @@ GOOD = config_yaml(
 BAD = GOOD.replace('"orders-.*"', '"orders-("')
 
 
-@pytest.fixture
-def console(client, django_user_model):
-    client.force_login(django_user_model.objects.create_user("ops"))
-    return client
-
-
 def test_the_import_page_is_reached_from_the_service_synchronization_page(console):
     assert b'href="/import/"' in console.get("/").content
     page = console.get("/import/").content.decode()

@@ -11,21 +11,14 @@ from django.utils import timezone
 from syncapp.models import Cluster, ServiceSync, SyncTask
 from syncapp.ui import states
 from syncapp.ui.formatting import short_duration
+from tests.support.rows import nacos_task
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def console(client, django_user_model):
-    client.force_login(django_user_model.objects.create_user("ops", password="pw"))
-    return client
-
-
-@pytest.fixture
 def task():
-    a = Cluster.objects.create(cluster_name="a", cluster_type="NACOS", connect_keys=["h:1"])
-    b = Cluster.objects.create(cluster_name="b", cluster_type="NACOS", connect_keys=["h:2"])
-    return SyncTask.objects.create(source=a, destination=b, last_scan_at=timezone.now())
+    return nacos_task(last_scan_at=timezone.now())
 
 
 def add_services(task, count: int, **fields) -> None:
