@@ -14,14 +14,13 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import MySQLdb
-import redis as redis_py
 import requests
 
 from bench.common import parallel
+from tests.support.storage import fresh_mysql_database, fresh_redis_db
 from tests.support.zk import dubbo_provider, kazoo_client
 from tests.testbed.base import start
-from tests.testbed.pytest_plugin import exported, host_port
+from tests.testbed.pytest_plugin import exported
 from tests.testbed.servers import load
 
 SERVERS = ("mariadb", "redis", "zookeeper", "rnacos", "nacos")
@@ -41,20 +40,12 @@ def servers_up() -> dict[str, str]:
 
 def fresh_storage(exports: dict[str, str]) -> dict[str, str]:
     """An empty MySQL database and Redis db of the bench's own: the env of every node."""
-    host, port = host_port(exports["MYSQL_URL"])
     user, password = exports["MYSQL_USER_NAME"], exports["MYSQL_PASSWORD"]
-    conn = MySQLdb.connect(host=host, port=port, user=user, passwd=password)
-    with conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
-        cur.execute(f"CREATE DATABASE {DATABASE} CHARACTER SET utf8mb4")
-    conn.close()
-    redis_url = exports["REDIS_URL"].rsplit("/", 1)[0] + f"/{REDIS_DB}"
-    redis_py.Redis.from_url(redis_url).flushdb()
     return {
-        "MYSQL_URL": f"jdbc:mysql://{host}:{port}/{DATABASE}",
+        "MYSQL_URL": fresh_mysql_database(exports["MYSQL_URL"], user, password, DATABASE),
         "MYSQL_USER_NAME": user,
         "MYSQL_PASSWORD": password,
-        "REDIS_URL": redis_url,
+        "REDIS_URL": fresh_redis_db(exports["REDIS_URL"], REDIS_DB),
         # Every node must read the secrets the others wrote: one key for all (a Fernet key).
         "MSESYNC_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
     }

@@ -1,43 +1,21 @@
-"""msesync nodes for the failover bench: each is `bin/msesync start -d` in its own data dir,
-sharing one MySQL database and one Redis; killing one is kill -9 of all its process groups."""
+"""msesync nodes for the failover bench: each is the product (`bin/msesync start -d`) in its
+own data dir, with the default timings, sharing one MySQL database and one Redis; killing one
+is kill -9 of all its process groups."""
 
 import contextlib
 import os
 import signal
-import subprocess
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-# Storage/broker variables a developer's shell may carry: the bench sets its own.
-SCRUBBED = ("MYSQL_URL", "MYSQL_USER_NAME", "MYSQL_PASSWORD", "REDIS_URL", "MSESYNC_PORT")
+from tests.support.product import Product
 
 
-class Node:
+class Node(Product):
     def __init__(self, name: str, data_dir: Path, env: dict[str, str]):
+        data_dir.mkdir(parents=True, exist_ok=True)
+        roles = {"MSESYNC_NODE_ID": name, "MSESYNC_ROLES": "worker,beat,keeper"}
+        super().__init__(data_dir, {**env, **roles}, timings={})
         self.name = name
-        self.data_dir = data_dir
-        base = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
-        self.env = {
-            **base,
-            **env,
-            "MSESYNC_NODE_ID": name,
-            "MSESYNC_DATA_DIR": str(data_dir),
-            "MSESYNC_ROLES": "worker,beat,keeper",
-            "MSESYNC_ADMIN_PASSWORD": "failover-admin-pw",
-        }
-
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            args, cwd=ROOT, env=self.env, capture_output=True, text=True, check=check, timeout=600
-        )
-
-    def start(self) -> None:
-        self.run("bin/msesync", "start", "-d")
-
-    def apply(self, yaml_text: str) -> str:
-        path = self.data_dir / "failover.yaml"
-        path.write_text(yaml_text)
-        return self.run("bin/msesync", "apply", "-f", str(path)).stdout
 
     def kill9(self) -> None:
         """As a machine dies: every process of the node at once, no clean-up."""
@@ -45,6 +23,3 @@ class Node:
             with contextlib.suppress(ProcessLookupError, ValueError):
                 os.killpg(int(pidfile.read_text()), signal.SIGKILL)
             pidfile.unlink()
-
-    def stop(self) -> None:
-        self.run("bin/msesync", "stop", check=False)

@@ -2,11 +2,10 @@
 
 import os
 
-import MySQLdb
 import pytest
-import redis as redis_lib
 
 from tests.support.product import Product
+from tests.support.storage import fresh_mysql_database, fresh_redis_db
 
 # Private to this pytest process, so two runs on one test bed do not drop each other's data.
 E2E_DATABASE = f"test_msesync_e2e_{os.getpid()}"
@@ -20,32 +19,18 @@ clusters:
 """
 
 
-def fresh_mysql_database(mysql_url: str, user: str, password: str) -> str:
-    from tests.testbed.pytest_plugin import host_port
-
-    host, port = host_port(mysql_url)
-    conn = MySQLdb.connect(host=host, port=port, user=user, passwd=password)
-    with conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {E2E_DATABASE}")
-        cur.execute(f"CREATE DATABASE {E2E_DATABASE} CHARACTER SET utf8mb4")
-    conn.close()
-    return f"jdbc:mysql://{host}:{port}/{E2E_DATABASE}"
-
-
 def mysql_mode_env(request) -> dict[str, str]:
     from tests.testbed.pytest_plugin import exported
 
     mysql_url = request.getfixturevalue("mysql")
     redis_url = request.getfixturevalue("redis")
     creds = exported("mariadb")
-    url = fresh_mysql_database(mysql_url, creds["MYSQL_USER_NAME"], creds["MYSQL_PASSWORD"])
-    base = redis_url.rsplit("/", 1)[0]
-    redis_lib.Redis.from_url(f"{base}/{E2E_REDIS_DB}").flushdb()
+    user, password = creds["MYSQL_USER_NAME"], creds["MYSQL_PASSWORD"]
     return {
-        "MYSQL_URL": url,
-        "MYSQL_USER_NAME": creds["MYSQL_USER_NAME"],
-        "MYSQL_PASSWORD": creds["MYSQL_PASSWORD"],
-        "REDIS_URL": f"{base}/{E2E_REDIS_DB}",
+        "MYSQL_URL": fresh_mysql_database(mysql_url, user, password, E2E_DATABASE),
+        "MYSQL_USER_NAME": user,
+        "MYSQL_PASSWORD": password,
+        "REDIS_URL": fresh_redis_db(redis_url, E2E_REDIS_DB),
     }
 
 

@@ -26,13 +26,15 @@ def free_port() -> int:
 class Product:
     """One msesync installation: its own data dir, port, and storage/broker settings."""
 
-    def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None):
+    def __init__(
+        self, data_dir: Path, extra_env: dict[str, str] | None = None, timings=FAST_TIMINGS
+    ):
         self.data_dir = data_dir
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if k not in MODE_VARIABLES}
         self.env = {
             **env,
-            **FAST_TIMINGS,
+            **timings,
             "MSESYNC_DATA_DIR": str(data_dir),
             "MSESYNC_PORT": str(self.port),
             "MSESYNC_BIND": "127.0.0.1",
