@@ -200,8 +200,8 @@ def leased_rows():
     )
 
 
-def leases_by_row(rows) -> dict[int, tuple[int, list[Beat]]]:
-    """row id -> (destination cluster id, what to renew there)."""
+def leases_by_row(rows) -> dict[int, tuple[Cluster, list[Beat]]]:
+    """row id -> (destination cluster, what to renew there)."""
     result = {}
     directions = {}  # one per task and way: building one looks up the destination adapter
     for row in rows:
@@ -211,16 +211,16 @@ def leases_by_row(rows) -> dict[int, tuple[int, list[Beat]]]:
         target = dest_service_key(
             ServiceKey(row.namespace, row.group, row.service), directions[way]
         )
-        cluster_id = row.task.source_id if row.reverse else row.task.destination_id
-        result[row.pk] = (cluster_id, [(target, Instance.from_dict(d)) for d in row.leases])
+        cluster = row.task.source if row.reverse else row.task.destination
+        result[row.pk] = (cluster, [(target, Instance.from_dict(d)) for d in row.leases])
     return result
 
 
 def beats_by_cluster(rows) -> dict[int, list[Beat]]:
     """What to renew, per destination cluster id."""
     beats: dict[int, list[Beat]] = {}
-    for cluster_id, row_beats in leases_by_row(rows).values():
-        beats.setdefault(cluster_id, []).extend(row_beats)
+    for cluster, row_beats in leases_by_row(rows).values():
+        beats.setdefault(cluster.pk, []).extend(row_beats)
     return beats
 
 

@@ -27,28 +27,24 @@ class LeasePlan:
     """Every registration of ours, by row: read from the database, kept across outages."""
 
     def __init__(self):
-        self.beats: dict[int, tuple[int, list[jobs.Beat]]] = {}  # row id -> (cluster id, beats)
-        self.clusters: dict[int, Cluster] = {}
+        self.beats: dict[int, tuple[Cluster, list[jobs.Beat]]] = {}  # row id -> (cluster, beats)
 
     def reload(self) -> bool:
         try:
-            beats = jobs.leases_by_row(jobs.leased_rows())
-            clusters = {
-                c.pk: c for c in Cluster.objects.filter(pk__in={c for c, _ in beats.values()})
-            }
+            beats = jobs.leases_by_row(jobs.leased_rows())  # clusters come joined to the rows
         except Exception as exc:  # database restarting: keep renewing what we knew
             close_old_connections()
             log.warning("cannot read leases (%s); renewing the %d rows known", exc, len(self.beats))
             return False
-        self.beats, self.clusters = beats, clusters
+        self.beats = beats
         return True
 
-    def owned(self, owns) -> dict[int, list[jobs.Beat]]:
+    def owned(self, owns) -> dict[int, tuple[Cluster, list[jobs.Beat]]]:
         """This node's share, per cluster id."""
-        share: dict[int, list[jobs.Beat]] = {}
-        for row_id, (cluster_id, beats) in self.beats.items():
+        share: dict[int, tuple[Cluster, list[jobs.Beat]]] = {}
+        for row_id, (cluster, beats) in self.beats.items():
             if owns(row_id):
-                share.setdefault(cluster_id, []).extend(beats)
+                share.setdefault(cluster.pk, (cluster, []))[1].extend(beats)
         return share
 
 
@@ -79,9 +75,9 @@ class Keeper:
         """Beat the known registrations whose rows `owns` accepts."""
         nodes = self.membership.nodes
         beats = failures = 0
-        for cluster_id, cluster_beats in self.plan.owned(owns).items():
+        for cluster, cluster_beats in self.plan.owned(owns).values():
             beats += len(cluster_beats)
-            failures += jobs.send_beats(self.plan.clusters[cluster_id], cluster_beats)
+            failures += jobs.send_beats(cluster, cluster_beats)
         close_old_connections()
         return {"nodes": list(nodes), "beats": beats, "failures": failures, "at": time.time()}
 
