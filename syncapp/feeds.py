@@ -7,11 +7,11 @@ arrive together are coalesced). Each node's keeper (syncapp/keeper.py) loops ove
 """
 
 import logging
-import re
 import threading
 
 from celery import current_app
 
+from syncapp import patterns
 from syncapp.config_jobs import config_tasks
 from syncapp.engine.configs import config_root
 from syncapp.jobs import active_tasks, ways
@@ -114,7 +114,7 @@ class Feeds:
 def row_for(task_id: int, reverse: bool, key: ServiceKey) -> int | None:
     """The row of a changed service, created when the task takes new services."""
     task = SyncTask.objects.filter(pk=task_id).first()
-    if task is None or not re.fullmatch(task.service_match_pattern, key.name):
+    if task is None or not patterns.fullmatch(task.service_match_pattern, key.name):
         return None
     ident = {
         "task": task,

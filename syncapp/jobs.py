@@ -5,12 +5,12 @@ outcome (counts, timestamps, last error) on the rows, so the UI can show why.
 """
 
 import logging
-import re
 from concurrent.futures import ThreadPoolExecutor
 
 from celery import current_app
 from django.utils import timezone
 
+from syncapp import patterns
 from syncapp.connections import registry_for
 from syncapp.engine import Direction, sync_one_service
 from syncapp.engine.naming import dest_service_key
@@ -54,7 +54,12 @@ def active_tasks():
 
 def list_matching(source, pattern: str) -> list[ServiceKey]:
     """Every source service whose name matches; raises RegistryError on any failed page."""
-    regex = re.compile(pattern)
+    try:
+        regex = patterns.compile(pattern)
+    except patterns.PatternError as exc:
+        # A pattern stored before RE2 checked input: the scan fails like an unreadable
+        # source (nothing is deleted) and the reason becomes the task's last error.
+        raise RegistryError(f"serviceMatchPattern: {exc}") from None
     found = []
     for namespace in source.namespaces():
         found += [k for k in source.list_services(namespace) if regex.fullmatch(k.name)]

@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from syncapp import validators
 from syncapp.fields import EncryptedCharField
 from syncapp.registries import USER_KINDS
 from syncapp.registries.base import ClusterConfig
@@ -16,15 +17,31 @@ class Cluster(models.Model):
     # Encrypted at rest, write-only in the API, console and admin, never logged.
     SECRET_FIELDS = ("password", "ak", "sk")
 
-    cluster_name = models.CharField(max_length=128, unique=True)
+    # Validators: syncapp/validators.py, the rules the API, console, admin and importer share.
+    cluster_name = models.CharField(
+        max_length=128, unique=True, validators=[validators.validate_name]
+    )
     cluster_type = models.CharField(max_length=16, choices=CLUSTER_TYPES)
-    connect_keys = models.JSONField(default=list, help_text="host:port list")
-    namespaces = models.CharField(max_length=512, blank=True, help_text="Nacos, comma separated")
-    user_name = models.CharField(max_length=128, blank=True)
+    connect_keys = models.JSONField(
+        default=list,
+        help_text="host:port list (or URLs for Nacos, Eureka, Consul)",
+        validators=[validators.validate_connect_key_list],
+    )
+    namespaces = models.CharField(
+        max_length=512,
+        blank=True,
+        help_text="Nacos, comma separated",
+        validators=[validators.validate_namespaces],
+    )
+    user_name = models.CharField(
+        max_length=128, blank=True, validators=[validators.validate_printable]
+    )
     # Encrypted at rest (syncapp/fields.py); the attributes read as plaintext.
-    password = EncryptedCharField(max_length=256, blank=True)
-    ak = EncryptedCharField(max_length=256, blank=True)
-    sk = EncryptedCharField(max_length=256, blank=True)
+    password = EncryptedCharField(
+        max_length=256, blank=True, validators=[validators.validate_storable]
+    )
+    ak = EncryptedCharField(max_length=256, blank=True, validators=[validators.validate_storable])
+    sk = EncryptedCharField(max_length=256, blank=True, validators=[validators.validate_storable])
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -32,6 +49,11 @@ class Cluster(models.Model):
 
     def __str__(self):
         return self.cluster_name
+
+    def clean(self):
+        problems = validators.connect_key_problems(self.cluster_type, self.connect_keys)
+        if problems:
+            raise ValidationError({"connect_keys": problems})
 
     @property
     def namespace_list(self) -> tuple[str, ...]:
@@ -66,7 +88,9 @@ class SyncTask(models.Model):
         choices=[(UNIDIRECTIONAL, UNIDIRECTIONAL), (BIDIRECTIONAL, BIDIRECTIONAL)],
         default=UNIDIRECTIONAL,
     )
-    service_match_pattern = models.CharField(max_length=512, default=".*")
+    service_match_pattern = models.CharField(
+        max_length=512, default=".*", validators=[validators.validate_pattern]
+    )
     auto_scan = models.BooleanField("autoScanAndAddService", default=True)
     keep_case = models.BooleanField(
         "keepServiceNameCase", default=False, help_text="Eureka names are lower-cased unless set"
@@ -78,6 +102,8 @@ class SyncTask(models.Model):
 
     class Meta:
         ordering = ["id"]
+        # The operator role (README, Roles): run tasks without changing what they sync.
+        permissions = [("operate_synctask", "Can pause, resume and resync tasks")]
         constraints = [
             models.UniqueConstraint(
                 fields=["source", "destination", "sync_type"],
@@ -92,6 +118,17 @@ class SyncTask(models.Model):
     def clean(self):
         if self.source_id and self.source_id == self.destination_id:
             raise ValidationError("source and destination must differ")
+        problems = validators.task_problems(
+            self.sync_type, self.mode, _kind(self, "source"), _kind(self, "destination")
+        )
+        if problems:
+            raise ValidationError(problems)
+
+
+def _kind(task: SyncTask, end: str) -> str:
+    """The cluster type at one end of a task, "" while that end is not set."""
+    cluster = getattr(task, end) if getattr(task, f"{end}_id") else None
+    return cluster.cluster_type if cluster else ""
 
 
 class ServiceSync(models.Model):

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from syncapp import validators
 from syncapp.importer.parse import (
     ClusterSpec,
     ConfigError,
@@ -12,8 +13,6 @@ from syncapp.importer.parse import (
     TaskSpec,
 )
 from syncapp.models import Cluster, SyncTask
-
-CONFIG_KINDS = ("ZOOKEEPER",)
 
 
 @dataclass
@@ -91,30 +90,13 @@ def check_references(spec: ConfigSpec) -> None:
 
 
 def config_task_problems(task: TaskSpec, index: int, kinds: dict[str, str]) -> list[Problem]:
-    """Configuration is copied one way between kinds that hold it (ZooKeeper for now)."""
-    if task.type != "Config":
-        return []
-    where = f"tasks[{index}]"
-    problems = []
-    if task.mode != "Unidirectional":
-        problems.append(
-            Problem(
-                task.line,
-                f"{where}.mode",
-                "a Config task must be Unidirectional: znode data carries no marker to stop loops",
-            )
-        )
-    for role in ("source", "destination"):
-        kind = kinds.get(getattr(task, role))
-        if kind and kind not in CONFIG_KINDS:
-            problems.append(
-                Problem(
-                    task.line,
-                    f"{where}.{role}",
-                    f"Config sync needs a {' or '.join(CONFIG_KINDS)} cluster, not {kind}",
-                )
-            )
-    return problems
+    """The rules that need the kinds at both ends (syncapp/validators.py, as SyncTask.clean)."""
+    found = validators.task_problems(
+        task.type, task.mode, kinds.get(task.source, ""), kinds.get(task.destination, "")
+    )
+    return [
+        Problem(task.line, f"tasks[{index}].{name}", message) for name, message in found.items()
+    ]
 
 
 def _task_cluster_names(spec: ConfigSpec) -> set[str]:

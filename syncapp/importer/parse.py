@@ -1,14 +1,22 @@
-"""Parse and validate the MSE Sync YAML; every problem names its line and field."""
+"""Parse and validate the MSE Sync YAML; every problem names its line and field.
 
-import re
+Loading is bounded (syncapp/importer/loader.py); field values are checked by the same model
+validation the API, console and admin use (syncapp/importer/rules.py), so a file is refused
+for exactly what a form would refuse, with line numbers added.
+"""
+
 from dataclasses import dataclass, field
 
 import yaml
 
+from syncapp.importer.loader import MAX_BYTES, BoundedLoader
 from syncapp.registries import USER_KINDS
 
 TASK_TYPES = ("Service", "Config")
 TASK_MODES = ("Unidirectional", "Bidirectional")
+MAX_CLUSTERS = 1_000
+MAX_TASKS = 1_000
+INVALID = object()  # a value that could not be read; its problem is already recorded
 
 
 @dataclass(frozen=True)
@@ -58,7 +66,7 @@ class ConfigSpec:
     tasks: list[TaskSpec] = field(default_factory=list)
 
 
-# field -> (required, expected python type(s), description of the type for messages)
+# field -> (required, expected python type(s))
 CLUSTER_FIELDS = {
     "clusterName": (True, str),
     "clusterType": (True, str),
@@ -80,7 +88,37 @@ TASK_FIELDS = {
 }
 
 
-def _syntax_problem(exc: yaml.YAMLError) -> Problem:
+# --- text ----------------------------------------------------------------------------------
+
+
+def read_config_file(path) -> str:
+    """The file's text, reading at most MAX_BYTES + 1 bytes of it."""
+    with open(path, "rb") as file:
+        return decode_config(file.read(MAX_BYTES + 1))
+
+
+def decode_config(data: bytes) -> str:
+    """UTF-8 text (a BOM allowed) within MAX_BYTES, or ConfigError saying where it is not."""
+    if len(data) > MAX_BYTES:
+        raise ConfigError([Problem(1, "(file)", f"larger than {_size(MAX_BYTES)}")])
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        byte = data[exc.start]
+        raise ConfigError(
+            [Problem(line, "(file)", f"not UTF-8 text: byte 0x{byte:02x} cannot be decoded")]
+        ) from None
+
+
+def _size(count: int) -> str:
+    return f"{count // (1024 * 1024)} MiB"
+
+
+def _syntax_problem(exc: yaml.YAMLError, text: str) -> Problem:
+    if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow
+        line = text[: exc.position].count("\n") + 1
+        return Problem(line, "(yaml)", f"character #x{exc.character:04x} is not allowed")
     mark = getattr(exc, "problem_mark", None)
     context = getattr(exc, "context_mark", None)
     message = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -89,12 +127,21 @@ def _syntax_problem(exc: yaml.YAMLError) -> Problem:
     return Problem(mark.line + 1 if mark else 1, "(yaml)", message)
 
 
+# --- nodes ---------------------------------------------------------------------------------
+
+
 class _Reader:
     """Walks the composed YAML nodes, so every value keeps its line number."""
 
     def __init__(self, text: str):
-        self.loader = yaml.SafeLoader(text)
+        if len(text) > MAX_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+            raise ConfigError([Problem(1, "(file)", f"larger than {_size(MAX_BYTES)}")])
+        self.text = text
         self.problems: list[Problem] = []
+        try:
+            self.loader = BoundedLoader(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError([_syntax_problem(exc, text)]) from None
 
     def fail(self, node, field_name: str, message: str) -> None:
         self.problems.append(Problem(node.start_mark.line + 1, field_name, message))
@@ -103,27 +150,40 @@ class _Reader:
         try:
             node = self.loader.get_single_node()
         except yaml.YAMLError as exc:
-            raise ConfigError([_syntax_problem(exc)]) from None
+            raise ConfigError([_syntax_problem(exc, self.text)]) from None
+        self.problems += [Problem(line, "(yaml)", note) for line, note in self.loader.notes]
+        if node is None:
+            raise ConfigError([Problem(1, "(document)", "the file is empty")])
         if not isinstance(node, yaml.MappingNode):
             raise ConfigError([Problem(1, "(document)", "must be a mapping with clusters/tasks")])
         return node
 
-    def value(self, node):
-        return self.loader.construct_object(node, deep=True)
+    def value(self, node, where: str = "(yaml)"):
+        """The node's Python value, or INVALID (reported) when it cannot be read."""
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, KeyError, AttributeError, TypeError) as exc:
+            # `!!int abc`, `!!bool maybe`, an integer of more than 4,300 digits...
+            self.fail(node, where, _unreadable(node, exc))
+            return INVALID
+
+    def key(self, node) -> str:
+        value = self.value(node)
+        return value if isinstance(value, str) else str(node.value)[:100]
 
     def items(self, mapping, allowed: dict, where: str) -> dict:
         """{field: (node, value)} of a mapping, reporting unknown and mistyped fields."""
         found = {}
         for key_node, value_node in mapping.value:
-            name = self.value(key_node)
+            name = self.key(key_node)
             if name not in allowed:
                 self.fail(
-                    key_node,
-                    f"{where}.{name}",
-                    f"unknown field; known: {', '.join(allowed)}",
+                    key_node, f"{where}.{name}", f"unknown field; known: {', '.join(allowed)}"
                 )
                 continue
-            value = self.value(value_node)
+            value = self.value(value_node, f"{where}.{name}")
+            if value is INVALID:
+                continue
             if not isinstance(value, allowed[name][1]) or (
                 isinstance(value, bool) and allowed[name][1] is not bool
             ):
@@ -138,39 +198,53 @@ class _Reader:
     def _reported(self, where: str, name: str) -> bool:
         return any(p.field == f"{where}.{name}" for p in self.problems)
 
-    def sequence(self, root, name: str) -> list:
+    def sequence(self, root, name: str, limit: int) -> list:
         for key_node, value_node in root.value:
-            if self.value(key_node) != name:
+            if self.key(key_node) != name:
                 continue
+            if isinstance(value_node, yaml.ScalarNode) and value_node.value in ("", "~", "null"):
+                return []  # `tasks:` with nothing under it
             if not isinstance(value_node, yaml.SequenceNode):
                 self.fail(value_node, name, "must be a list")
+                return []
+            if len(value_node.value) > limit:
+                self.fail(value_node, name, f"at most {limit} entries, not {len(value_node.value)}")
                 return []
             return value_node.value
         return []
 
 
+def _unreadable(node, exc: Exception) -> str:
+    """`!!int abc` -> "'abc' is not a valid !!int value" (and why, when Python says more)."""
+    tag = node.tag.removeprefix("tag:yaml.org,2002:")
+    shown = repr(node.value)[:60] if isinstance(node, yaml.ScalarNode) else "this value"
+    detail = getattr(exc, "problem", None) or (str(exc) if isinstance(exc, ValueError) else "")
+    detail = f" ({detail.splitlines()[0][:120]})" if detail else ""
+    return f"{shown} is not a valid !!{tag} value{detail}"
+
+
+# --- spec ----------------------------------------------------------------------------------
+
+
 def parse_config(text: str) -> ConfigSpec:
     """The validated spec of a YAML text, or ConfigError listing every problem."""
+    from syncapp.importer import rules  # models: imported when first used, not at app loading
+
     reader = _Reader(text)
     root = reader.root()
     for key_node, _ in root.value:
-        if reader.value(key_node) not in ("clusters", "tasks"):
-            reader.fail(key_node, str(reader.value(key_node)), "unknown top-level key")
-    spec = ConfigSpec(
-        clusters=[
-            c
-            for c in (
-                _cluster(reader, n, i) for i, n in enumerate(reader.sequence(root, "clusters"))
-            )
-            if c
-        ],
-    )
-    spec.tasks = [
-        t for t in (_task(reader, n, i) for i, n in enumerate(reader.sequence(root, "tasks"))) if t
-    ]
+        if reader.key(key_node) not in ("clusters", "tasks"):
+            reader.fail(key_node, reader.key(key_node), "unknown top-level key")
+    spec = ConfigSpec()
+    for i, node in enumerate(reader.sequence(root, "clusters", MAX_CLUSTERS)):
+        if cluster := _cluster(reader, node, i, rules):
+            spec.clusters.append(cluster)
+    for i, node in enumerate(reader.sequence(root, "tasks", MAX_TASKS)):
+        if task := _task(reader, node, i, rules):
+            spec.tasks.append(task)
     _check_duplicates(reader, spec)
     if reader.problems:
-        raise ConfigError(sorted(reader.problems, key=lambda p: p.line))
+        raise ConfigError(sorted(set(reader.problems), key=lambda p: (p.line, p.field)))
     return spec
 
 
@@ -181,7 +255,7 @@ def _mapping(reader, node, where):
     return node
 
 
-def _cluster(reader, node, index) -> ClusterSpec | None:
+def _cluster(reader, node, index, rules) -> ClusterSpec | None:
     where = f"clusters[{index}]"
     if _mapping(reader, node, where) is None:
         return None
@@ -193,26 +267,27 @@ def _cluster(reader, node, index) -> ClusterSpec | None:
             f"{where}.clusterType",
             f"unknown clusterType {values['clusterType']!r}; one of {', '.join(USER_KINDS)}",
         )
-    if "connectKeyList" in fields and not _non_empty_strings(values["connectKeyList"]):
-        reader.fail(
-            fields["connectKeyList"][0],
-            f"{where}.connectKeyList",
-            "must be a non-empty list of host:port strings",
-        )
     if isinstance(values.get("namespace"), list):
-        values["namespace"] = ",".join(str(n) for n in values["namespace"])
+        values["namespace"] = _joined(reader, fields["namespace"][0], f"{where}.namespace")
     if "password" in values:
         values["password"] = str(values["password"])
-    if all(k in values for k, (required, _) in CLUSTER_FIELDS.items() if required):
-        return ClusterSpec(line=node.start_mark.line + 1, **values)
-    return None
+    if not all(k in values for k, (required, _) in CLUSTER_FIELDS.items() if required):
+        return None
+    spec = ClusterSpec(line=node.start_mark.line + 1, **values)
+    for name, message in rules.cluster_problems(spec):
+        reader.fail(fields[name][0] if name in fields else node, f"{where}.{name}", message)
+    return spec
 
 
-def _non_empty_strings(items) -> bool:
-    return bool(items) and all(isinstance(i, str) and i.strip() for i in items)
+def _joined(reader, node, where: str) -> str:
+    """A namespace list as the comma-separated text the column holds; names only."""
+    names = [n for n in reader.value(node) if isinstance(n, str)]
+    if len(names) != len(node.value):
+        reader.fail(node, where, "must be a list of namespace names")
+    return ",".join(names)
 
 
-def _task(reader, node, index) -> TaskSpec | None:
+def _task(reader, node, index, rules) -> TaskSpec | None:
     where = f"tasks[{index}]"
     if _mapping(reader, node, where) is None:
         return None
@@ -220,18 +295,12 @@ def _task(reader, node, index) -> TaskSpec | None:
     values = {k: v for k, (_, v) in fields.items()}
     _check_choice(reader, fields, where, "type", TASK_TYPES)
     _check_choice(reader, fields, where, "mode", TASK_MODES)
-    if "serviceMatchPattern" in fields:
-        try:
-            re.compile(values["serviceMatchPattern"])
-        except re.error as exc:
-            reader.fail(
-                fields["serviceMatchPattern"][0],
-                f"{where}.serviceMatchPattern",
-                f"invalid regular expression: {exc}",
-            )
-    if "source" in values and "destination" in values:
-        return TaskSpec(line=node.start_mark.line + 1, **values)
-    return None
+    if "source" not in values or "destination" not in values:
+        return None
+    spec = TaskSpec(line=node.start_mark.line + 1, **values)
+    for name, message in rules.task_field_problems(spec):
+        reader.fail(fields[name][0] if name in fields else node, f"{where}.{name}", message)
+    return spec
 
 
 def _check_choice(reader, fields, where, name, choices) -> None:

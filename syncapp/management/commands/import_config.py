@@ -19,6 +19,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from syncapp.importer import ConfigError, apply_config, diff_config, parse_config
+from syncapp.importer.parse import read_config_file
 from syncapp.models import ServiceSync, SyncTask
 
 POLL_SECONDS = 0.5
@@ -73,7 +74,7 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{file}: no such file")
         try:
-            spec = parse_config(path.read_text())
+            spec = parse_config(read_config_file(path))
             changes = diff_config(spec) if dry_run else apply_config(spec)
         except ConfigError as exc:
             raise CommandError(f"{file}: nothing imported:\n{exc}") from None
