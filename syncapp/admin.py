@@ -1,8 +1,10 @@
-"""Django admin for raw edits; secrets are entered but never shown back."""
+"""Django admin for raw edits; secrets are entered but never shown back. Access follows the
+roles (syncapp/roles.py): Django's model permissions, plus `operate` for the task actions."""
 
 from django.contrib import admin
 
 from syncapp.models import Cluster, ServiceSync, SyncTask
+from syncapp.roles import OPERATE
 from syncapp.secret_inputs import SecretsKeptWhenEmpty
 
 
@@ -34,11 +36,15 @@ class SyncTaskAdmin(admin.ModelAdmin):
     list_select_related = ("source", "destination")
     actions = ("pause", "resume")
 
-    @admin.action(description="Pause selected tasks")
+    def has_operate_permission(self, request) -> bool:
+        """The operator role (syncapp/roles.py): a viewer sees the actions' results only."""
+        return request.user.has_perm(OPERATE)
+
+    @admin.action(description="Pause selected tasks", permissions=["operate"])
     def pause(self, request, queryset):
         queryset.update(paused=True)
 
-    @admin.action(description="Resume selected tasks")
+    @admin.action(description="Resume selected tasks", permissions=["operate"])
     def resume(self, request, queryset):
         queryset.update(paused=False)
 

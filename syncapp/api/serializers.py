@@ -1,9 +1,9 @@
-"""API representations; secrets are write-only."""
-
-import re
+"""API representations; secrets are write-only. Field rules come from the model
+(syncapp/validators.py); the two-field rules are checked here as the model's clean() does."""
 
 from rest_framework import serializers
 
+from syncapp import validators
 from syncapp.models import Cluster, ServiceSync, SyncTask
 
 # Stored encrypted (syncapp/fields.py) and never sent back; the browsable API masks the input.
@@ -32,6 +32,20 @@ class ClusterSerializer(serializers.ModelSerializer):
         ]
         extra_kwargs = {"password": WRITE_ONLY, "ak": WRITE_ONLY, "sk": WRITE_ONLY}
 
+    def validate(self, attrs):
+        kind = _current(self, attrs, "cluster_type")
+        problems = validators.connect_key_problems(kind, _current(self, attrs, "connect_keys"))
+        if problems:
+            raise serializers.ValidationError({"connect_keys": problems})
+        return attrs
+
+
+def _current(serializer, attrs: dict, name: str):
+    """The value a save would leave: the request's, else (PATCH) the stored one."""
+    if name in attrs:
+        return attrs[name]
+    return getattr(serializer.instance, name, None)
+
 
 class SyncTaskSerializer(serializers.ModelSerializer):
     source = serializers.SlugRelatedField(slug_field="cluster_name", queryset=Cluster.objects.all())
@@ -56,16 +70,18 @@ class SyncTaskSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["paused", "last_scan_at", "last_error"]
 
-    def validate_service_match_pattern(self, value):
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise serializers.ValidationError(f"invalid regular expression: {exc}") from None
-        return value
-
     def validate(self, attrs):
-        if attrs.get("source") and attrs.get("source") == attrs.get("destination"):
+        source, dest = _current(self, attrs, "source"), _current(self, attrs, "destination")
+        if source and source == dest:
             raise serializers.ValidationError("source and destination must differ")
+        problems = validators.task_problems(
+            _current(self, attrs, "sync_type") or SyncTask.SERVICE,
+            _current(self, attrs, "mode") or SyncTask.UNIDIRECTIONAL,
+            source.cluster_type if source else "",
+            dest.cluster_type if dest else "",
+        )
+        if problems:
+            raise serializers.ValidationError(problems)
         return attrs
 
 

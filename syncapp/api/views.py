@@ -1,26 +1,58 @@
 """Thin API views: each action is one call into the domain."""
 
-from rest_framework import mixins, viewsets
+from django.db.models import ProtectedError
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from syncapp import jobs
+from syncapp.api.params import BoundedLimitOffsetPagination, ServiceFilter, checked
+from syncapp.api.permissions import RolePermissions
+from syncapp.api.schema import ErrorsAutoSchema
 from syncapp.api.serializers import (
     ClusterSerializer,
     ServiceSyncSerializer,
     SyncTaskSerializer,
 )
 from syncapp.models import Cluster, ServiceSync, SyncTask
+from syncapp.roles import OPERATE
 
 
-class ClusterViewSet(viewsets.ModelViewSet):
+class RoleViewSetMixin:
+    """Every API view: role permissions, bounded paging, error answers in the schema."""
+
+    permission_classes = [RolePermissions]
+    pagination_class = BoundedLimitOffsetPagination
+    schema = ErrorsAutoSchema()
+
+
+class ClusterViewSet(RoleViewSetMixin, viewsets.ModelViewSet):
     queryset = Cluster.objects.all()
     serializer_class = ClusterSerializer
+    extra_errors = {"DELETE": {"409": "tasks use the cluster: `tasks` lists them"}}
+
+    def destroy(self, request, *args, **kwargs):
+        """A cluster in use stays: 409 with the tasks to delete first."""
+        cluster = self.get_object()
+        try:
+            cluster.delete()
+        except ProtectedError:
+            users = SyncTask.objects.filter(source=cluster) | SyncTask.objects.filter(
+                destination=cluster
+            )
+            body = {
+                "detail": f"cluster {cluster} is used by tasks; delete them first",
+                "tasks": [{"id": t.pk, "name": str(t)} for t in users.distinct()],
+            }
+            return Response(body, status=status.HTTP_409_CONFLICT)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class SyncTaskViewSet(viewsets.ModelViewSet):
+class SyncTaskViewSet(RoleViewSetMixin, viewsets.ModelViewSet):
     queryset = SyncTask.objects.select_related("source", "destination")
     serializer_class = SyncTaskSerializer
+    action_permissions = {"pause": [OPERATE], "resume": [OPERATE], "resync": [OPERATE]}
 
     def _set_paused(self, paused: bool) -> Response:
         task = self.get_object()
@@ -43,15 +75,18 @@ class SyncTaskViewSet(viewsets.ModelViewSet):
         return Response({"queued": True, "task": task.pk}, status=202)
 
 
-class ServiceSyncViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+@extend_schema_view(list=extend_schema(parameters=[ServiceFilter]))
+class ServiceSyncViewSet(RoleViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Per-service state. POST adds a service by hand (tasks with autoscan off)."""
 
+    queryset = ServiceSync.objects.all()
     serializer_class = ServiceSyncSerializer
 
-    def get_queryset(self):
-        rows = ServiceSync.objects.all()
-        if task := self.request.query_params.get("task"):
-            rows = rows.filter(task_id=task)
-        if search := self.request.query_params.get("search"):
-            rows = rows.filter(service__icontains=search)
-        return rows
+    def filter_queryset(self, queryset):
+        """?task=ID&search=TEXT, checked first: `task=abc` is a 400, not a database error."""
+        params = checked(ServiceFilter, self.request.query_params)
+        if "task" in params:
+            queryset = queryset.filter(task_id=params["task"])
+        if params.get("search"):
+            queryset = queryset.filter(service__icontains=params["search"])
+        return queryset

@@ -4,28 +4,30 @@ import re
 
 from django import forms
 
+from syncapp.importer import ConfigError
+from syncapp.importer.loader import MAX_BYTES
+from syncapp.importer.parse import decode_config
 from syncapp.models import Cluster, SyncTask
 from syncapp.secret_inputs import SecretsKeptWhenEmpty
-
-MAX_YAML_BYTES = 2 * 1024 * 1024
 
 
 class ImportForm(forms.Form):
     """A YAML text, pasted or uploaded (an uploaded file wins)."""
 
-    yaml = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 18}))
+    # strip=False: leading blank lines count, so the line numbers of problems stay right.
+    yaml = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 18}))
     file = forms.FileField(required=False)
 
     def clean(self):
         data = super().clean()
         upload = data.get("file")
         if upload:
-            if upload.size > MAX_YAML_BYTES:
-                raise forms.ValidationError("the file is larger than 2 MB")
-            try:
-                data["yaml"] = upload.read().decode("utf-8")
-            except UnicodeDecodeError:
-                raise forms.ValidationError("the file is not UTF-8 text") from None
+            try:  # the importer's own limits and checks, as `import_config -f` applies them
+                data["yaml"] = decode_config(upload.read(MAX_BYTES + 1))
+            except ConfigError as exc:
+                raise forms.ValidationError(f"the file: {exc}") from None
+        if len(data.get("yaml", "")) > MAX_BYTES:
+            raise forms.ValidationError(f"the text is larger than {MAX_BYTES // 1024} KiB")
         if not data.get("yaml", "").strip():
             raise forms.ValidationError("paste a YAML text or choose a file")
         return data

@@ -1,17 +1,22 @@
-"""Console pages. Every page but the login one requires a logged-in user."""
+"""Console pages. Every page but the login one requires a logged-in user, and a role that
+allows it (syncapp/roles.py): viewers read, operators also run tasks, admins change things."""
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.urls import path
 
+from syncapp.roles import IMPORT, OPERATE
 from syncapp.ui import clusters, importing, tasks
+from syncapp.ui.access import VIEW_CLUSTERS, VIEW_TASKS, role_required
 
 app_name = "ui"
+OPERATE_TASKS = (OPERATE,)
 
 
-def console(route: str, view, name: str):
-    """A console page: anonymous visitors are sent to the login page (settings.LOGIN_URL)."""
-    return path(route, login_required(view), name=name)
+def console(route: str, view, name: str, read, write=None):
+    """A console page: anonymous visitors are sent to the login page (settings.LOGIN_URL),
+    users whose role lacks `read` (GET) or `write` (POST) get a 403."""
+    return path(route, login_required(role_required(view, read, write)), name=name)
 
 
 urlpatterns = [
@@ -23,16 +28,24 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(next_page="ui:login"), name="logout"),
-    console("", tasks.task_list, "tasks"),
-    console("tasks/<int:pk>/", tasks.task_detail, "task"),
-    console("tasks/<int:pk>/pause/", tasks.pause, "task-pause"),
-    console("tasks/<int:pk>/resume/", tasks.resume, "task-resume"),
-    console("tasks/<int:pk>/resync/", tasks.resync, "task-resync"),
-    console("tasks/<int:pk>/delete/", tasks.delete, "task-delete"),
-    console("import/", importing.import_config, "import"),
-    console("clusters/", clusters.cluster_list, "clusters"),
-    console("clusters/add/", clusters.cluster_add, "cluster-add"),
-    console("clusters/<int:pk>/", clusters.cluster_edit, "cluster-edit"),
-    console("clusters/<int:pk>/test/", clusters.cluster_test, "cluster-test"),
-    console("clusters/<int:pk>/services/", clusters.cluster_services, "cluster-services"),
+    console("", tasks.task_list, "tasks", VIEW_TASKS),
+    console("tasks/<int:pk>/", tasks.task_detail, "task", VIEW_TASKS),
+    console("tasks/<int:pk>/pause/", tasks.pause, "task-pause", OPERATE_TASKS),
+    console("tasks/<int:pk>/resume/", tasks.resume, "task-resume", OPERATE_TASKS),
+    console("tasks/<int:pk>/resync/", tasks.resync, "task-resync", OPERATE_TASKS),
+    console("tasks/<int:pk>/delete/", tasks.delete, "task-delete", ("syncapp.delete_synctask",)),
+    console("import/", importing.import_config, "import", IMPORT),
+    console("clusters/", clusters.cluster_list, "clusters", VIEW_CLUSTERS),
+    console("clusters/add/", clusters.cluster_add, "cluster-add", ("syncapp.add_cluster",)),
+    console(
+        "clusters/<int:pk>/", clusters.cluster_edit, "cluster-edit", ("syncapp.change_cluster",)
+    ),
+    console("clusters/<int:pk>/test/", clusters.cluster_test, "cluster-test", OPERATE_TASKS),
+    console(
+        "clusters/<int:pk>/services/",
+        clusters.cluster_services,
+        "cluster-services",
+        VIEW_CLUSTERS,
+        ("syncapp.add_synctask",),
+    ),
 ]

@@ -50,8 +50,10 @@ def test_every_console_page_sends_anonymous_visitors_to_the_login_page(client, t
     assert not task.paused
 
 
-def test_login_page_logs_in_and_goes_back_to_the_page_asked(client, django_user_model):
-    django_user_model.objects.create_user("ops", password="right")
+def test_login_page_logs_in_and_goes_back_to_the_page_asked(client, user_with_role):
+    viewer = user_with_role("viewer", "ops")
+    viewer.set_password("right")
+    viewer.save()
     page = client.get("/login/?next=/clusters/")
     assert page.status_code == 200 and b'name="password"' in page.content
     wrong = client.post("/login/", {"username": "ops", "password": "nope", "next": "/clusters/"})
@@ -63,7 +65,9 @@ def test_login_page_logs_in_and_goes_back_to_the_page_asked(client, django_user_
     assert client.get("/clusters/").status_code == 302
 
 
-def test_nav_links_the_admin(console):
+def test_nav_links_the_admin_for_staff_only(console, django_user_model):
+    assert b'href="/admin/"' not in console.get("/").content
+    django_user_model.objects.filter(username="ops").update(is_staff=True)
     assert b'href="/admin/"' in console.get("/").content
 
 
