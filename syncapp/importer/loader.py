@@ -9,7 +9,10 @@ keys, which PyYAML would otherwise resolve silently by keeping the last one.
 """
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 20  # a config needs 5: root, clusters, a cluster, connectKeyList, a key
@@ -26,16 +29,16 @@ class LimitExceeded(yaml.MarkedYAMLError):
     """A bound crossed: the rest of the file is not read."""
 
 
-class BoundedLoader(yaml.SafeLoader):
-    """A SafeLoader that composes within the limits above and notes tag and key problems.
+class Bounds:
+    """Composes within the limits above and notes tag and key problems (a mixin over
+    PyYAML's Python Composer, whatever parser feeds it the events).
 
     Problems that leave the document readable (a refused tag, a duplicate key) are appended
     to `notes` as (line, message) and composing goes on, so a file's problems come in one
     pass; a crossed limit raises LimitExceeded.
     """
 
-    def __init__(self, text: str):
-        super().__init__(text)
+    def start_counting(self) -> None:
         self.notes: list[tuple[int, str]] = []
         self.depth = 0
         self.nodes = 0
@@ -119,6 +122,31 @@ def _children(node) -> list:
 
 def _short(tag: str) -> str:
     return "!!" + tag.removeprefix(TAG) if tag.startswith(TAG) else tag
+
+
+if yaml.__with_libyaml__:
+    from yaml._yaml import CParser as Parser  # libyaml's scanner and parser: ~5x faster
+else:  # pragma: no cover - PyYAML built without libyaml
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    class Parser(Reader, Scanner, yaml.parser.Parser):
+        def __init__(self, stream):
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+
+
+class BoundedLoader(Bounds, Composer, Parser, SafeConstructor, Resolver):
+    """Events from the (C, when built) parser, composed in Python by Bounds, constructed by
+    the SafeConstructor: a safe loader whose composing can be counted and stopped."""
+
+    def __init__(self, text: str):
+        Parser.__init__(self, text)
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
+        self.start_counting()
 
 
 # Dates and times stay text: a name such as 2024-01-02 (or 2024-13-45) is a name, not a date.

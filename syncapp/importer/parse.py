@@ -5,6 +5,7 @@ validation the API, console and admin use (syncapp/importer/rules.py), so a file
 for exactly what a form would refuse, with line numbers added.
 """
 
+import re
 from dataclasses import dataclass, field
 
 import yaml
@@ -17,6 +18,7 @@ TASK_MODES = ("Unidirectional", "Bidirectional")
 MAX_CLUSTERS = 1_000
 MAX_TASKS = 1_000
 INVALID = object()  # a value that could not be read; its problem is already recorded
+PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,13 @@ class _Reader:
     def __init__(self, text: str):
         if len(text) > MAX_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
             raise ConfigError([Problem(1, "(file)", f"larger than {_size(MAX_BYTES)}")])
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate: no UTF-8 file holds one
+            line = text[: exc.start].count("\n") + 1
+            raise ConfigError(
+                [Problem(line, "(file)", "not UTF-8 text: a lone surrogate")]
+            ) from None
         self.text = text
         self.problems: list[Problem] = []
         try:
@@ -168,8 +177,12 @@ class _Reader:
             return INVALID
 
     def key(self, node) -> str:
+        """A mapping key as messages show it: plain names as they are, anything else quoted
+        and cut short (a key may hold newlines or a megabyte)."""
         value = self.value(node)
-        return value if isinstance(value, str) else str(node.value)[:100]
+        if isinstance(value, str) and PLAIN_KEY.fullmatch(value):
+            return value
+        return repr(value if isinstance(value, str) else node.value)[:60]
 
     def items(self, mapping, allowed: dict, where: str) -> dict:
         """{field: (node, value)} of a mapping, reporting unknown and mistyped fields."""

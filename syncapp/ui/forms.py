@@ -18,6 +18,12 @@ class ImportForm(forms.Form):
     yaml = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 18}))
     file = forms.FileField(required=False)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A NUL (or any character YAML refuses) is the importer's to report, with its line,
+        # as for an uploaded file; Django's CharField would refuse it without one.
+        self.fields["yaml"].validators = []
+
     def clean(self):
         data = super().clean()
         upload = data.get("file")

@@ -28,8 +28,8 @@ def import_config(request):
     if request.method != "POST":
         return render_import(request, {"form": ImportForm()})
     form = ImportForm(request.POST, request.FILES)
-    if not form.is_valid():
-        return render_import(request, {"form": form})
+    if not form.is_valid():  # too large, not UTF-8, empty: said above the form
+        return render_import(request, {"form": form}, status=400)
     text = form.cleaned_data["yaml"]
     if request.POST.get("action") == "apply":
         return _apply(request, text)
