@@ -141,7 +141,7 @@ def test_broken_yaml_names_its_line(tmp_path):
     with pytest.raises(CommandError) as err:
         run_import(tmp_path, GOOD.replace("mode: Bidirectional", "mode: [unclosed"))
     message = str(err.value)
-    assert "line 15: (yaml): expected ',' or ']'" in message
+    assert "line 15: (yaml): " in message and "expected ',' or ']'" in message
     assert "while parsing a flow sequence at line 14" in message
 
 
