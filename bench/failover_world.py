@@ -113,7 +113,8 @@ class DestinationPoller:
     `period` seconds, and records each time one of them lacks an expected instance."""
 
     def __init__(self, nacos_addr: str, services: list[Service], period: float = 0.1):
-        self.url = f"http://{nacos_addr}/nacos/v1/ns/instance/list"
+        # Nacos' v3 HTTP client API: current Nacos serves no v1.
+        self.url = f"http://{nacos_addr}/nacos/v3/client/ns/instance/list"
         self.services = {s.name: s for s in services}
         self.period = period
         self.excluded: set[str] = set()  # services whose source the bench changes on purpose
@@ -131,13 +132,18 @@ class DestinationPoller:
     def listed(self, service: Service) -> set | None:
         session = getattr(self._local, "session", None) or requests.Session()
         self._local.session = session
-        params = {"serviceName": service.name, "groupName": service.group, "healthyOnly": "true"}
+        params = {
+            "serviceName": service.name,
+            "groupName": service.group,
+            "namespaceId": "public",
+            "healthyOnly": "true",
+        }
         try:
             reply = session.get(self.url, params=params, timeout=5)
             reply.raise_for_status()
         except requests.RequestException:
             return None
-        return {(h["ip"], int(h["port"])) for h in reply.json().get("hosts", [])}
+        return {(h["ip"], int(h["port"])) for h in reply.json().get("data") or []}
 
     def start(self) -> None:
         self._thread.start()

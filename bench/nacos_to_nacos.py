@@ -15,6 +15,7 @@ from bench.common import THREADS, parallel, peak_rss_mb, print_table, stopwatch
 from syncapp.engine import Direction, sync_one_service
 from syncapp.registries.base import ClusterConfig, Instance, ServiceKey
 from syncapp.registries.nacos import NacosRegistry
+from syncapp.registries.nacos.naming_http import HttpNaming
 from tests.testbed.pytest_plugin import exported
 
 BENCH_GROUP = "BENCH"
@@ -37,8 +38,8 @@ def fleet(tag: str, services: int, instances: int) -> list[tuple[ServiceKey, Ins
 
 def register_persistent(reg: NacosRegistry, service: ServiceKey, instance: Instance) -> None:
     """Source set-up only: a persistent instance needs no client beats to stay listed."""
-    params = {**reg._instance_params(service, instance), "ephemeral": "false"}
-    reg._call("POST", "/v1/ns/instance", params)
+    form = {**HttpNaming(reg.http).form(service, instance), "ephemeral": "false"}
+    reg.http.call("POST", "/v1/ns/instance", data=form)  # r-nacos serves v1
 
 
 def register_all(reg, items) -> None:

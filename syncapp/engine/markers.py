@@ -2,19 +2,21 @@
 
 from collections.abc import Mapping
 
+from syncapp.registries import registry_class
+
 SOURCE_CLUSTER = "sourceClusterId"
 DEST_CLUSTER = "destClusterId"
 SYNC_SOURCE = "syncSource"
 SYNC_TAG = "sync.instance.tag"
 MARKER_KEYS = (SOURCE_CLUSTER, DEST_CLUSTER, SYNC_SOURCE, SYNC_TAG)
 
-# nacos-sync writes these words in syncSource.
-SYNC_SOURCE_NAMES = {
-    "NACOS": "NACOS",
-    "ZOOKEEPER": "ZK",
-    "EUREKA": "EUREKA",
-    "CONSUL": "CONSUL",
-}
+
+def sync_source_name(kind: str) -> str:
+    """The word nacos-sync writes in syncSource for a kind (the adapter declares it)."""
+    try:
+        return registry_class(kind).sync_source_name or kind
+    except ValueError:  # a kind this build does not know (another tool's marker)
+        return kind
 
 
 def is_synced_copy(metadata: Mapping[str, str]) -> bool:
@@ -31,6 +33,6 @@ def markers(source_cluster: str, dest_cluster: str, source_kind: str, version: s
     return {
         SOURCE_CLUSTER: source_cluster,
         DEST_CLUSTER: dest_cluster,
-        SYNC_SOURCE: SYNC_SOURCE_NAMES.get(source_kind, source_kind),
+        SYNC_SOURCE: sync_source_name(source_kind),
         SYNC_TAG: f"{source_cluster}@@{version}",
     }

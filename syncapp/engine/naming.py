@@ -9,17 +9,17 @@ presents providers as `providers:<interface>:<version>:<group>`.
 """
 
 from syncapp.engine.plan import Direction
+from syncapp.registries import registry_class
 from syncapp.registries.base import DEFAULT_GROUP, ServiceKey
 
-HAS_NAMESPACES = {"NACOS", "MEMORY"}
 DEFAULT_NAMESPACE = "public"
 
 
 def dest_service_key(source: ServiceKey, direction: Direction) -> ServiceKey:
-    """The destination key of a source service."""
+    """The destination key of a source service (the adapters' capabilities decide)."""
     name = source.name
-    if direction.source_kind == "EUREKA" and not direction.keep_case:
+    if registry_class(direction.source_kind).upper_cases_names and not direction.keep_case:
         name = name.lower()
-    if direction.dest_kind not in HAS_NAMESPACES:
+    if not registry_class(direction.dest_kind).has_namespaces:
         return ServiceKey("", "", name)
     return ServiceKey(source.namespace or DEFAULT_NAMESPACE, source.group or DEFAULT_GROUP, name)

@@ -37,10 +37,12 @@ def sync_one_service(
     service: ServiceKey,
     known_digest: str = "",
     force: bool = False,
+    write: bool = True,
 ) -> SyncResult:
     """Make the destination match the source for one service.
 
     Raises RegistryError when either side cannot be read: nothing is deleted on doubt.
+    `write=False` plans without writing: the caller hands `leases` to whoever holds them.
     """
     instances = source.list_instances(service)
     digest = source_digest(instances)
@@ -53,7 +55,8 @@ def sync_one_service(
         direction,
         stored=lambda copy: dest.stored_form(target, copy),
     )
-    apply(dest, target, changes)
+    if write:
+        apply(dest, target, changes)
     if changes:
         log.info(
             "%s %s -> %s: +%d -%d",
@@ -72,6 +75,11 @@ def sync_one_service(
 
 
 def apply(dest: Registry, target: ServiceKey, changes: Changes) -> None:
+    if not changes:
+        return
+    if dest.holds_by_connection:  # one write of the whole set: see Registry.hold
+        dest.hold(target, changes.desired)
+        return
     # Register first: a moved instance is briefly listed twice rather than missing.
     for instance in changes.register:
         dest.register(target, instance)

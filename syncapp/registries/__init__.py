@@ -13,9 +13,10 @@ REGISTRIES = {
     "EUREKA": "syncapp.registries.eureka.EurekaRegistry",
     "CONSUL": "syncapp.registries.consul.ConsulRegistry",
     "MEMORY": "syncapp.registries.memory.MemoryRegistry",
+    "MEMORY_HELD": "syncapp.registries.memory.HeldMemoryRegistry",
 }
 
-# Kinds a user may configure; MEMORY exists for tests only.
+# Kinds a user may configure; MEMORY and MEMORY_HELD exist for tests only.
 USER_KINDS = ("NACOS", "ZOOKEEPER", "EUREKA", "CONSUL")
 
 

@@ -114,7 +114,15 @@ class Registry:
     """
 
     kind: str = ""
+    # Capabilities, read by the engine, importer and keeper instead of comparing kinds.
     syncs_health = True  # False where the registry lists only live instances
+    has_namespaces = False  # namespaces and groups (Nacos); others have flat service names
+    has_push_feed = False  # watch() pushes changes; without it the scan job polls
+    upper_cases_names = False  # Eureka: names are stored upper-cased, read back lower-cased
+    sync_source_name = ""  # the word nacos-sync writes in the `syncSource` marker (kind if "")
+    # True where a copy lives exactly as long as the connection that wrote it (Nacos gRPC):
+    # such copies are written by the keeper that holds them, through `hold`, not by jobs.
+    holds_by_connection = False
 
     def __init__(self, config: ClusterConfig):
         self.config = config
@@ -150,6 +158,19 @@ class Registry:
 
     def heartbeat(self, service: ServiceKey, instance: Instance) -> None:
         """Renew the lease of an instance we registered (re-registering it if gone)."""
+
+    def hold(self, service: ServiceKey, instances: list[Instance]) -> None:
+        """Where `holds_by_connection`: make this adapter's connection hold exactly these
+        copies of the service (the whole set in one write; an empty list withdraws them)."""
+        raise NotImplementedError
+
+    def held_services(self) -> list[ServiceKey]:
+        """Where `holds_by_connection`: the services this adapter holds copies of."""
+        return []
+
+    def held(self, service: ServiceKey) -> list[Instance]:
+        """Where `holds_by_connection`: the copies of a service this adapter holds."""
+        return []
 
     # --- configuration (key -> bytes); only kinds with `has_configs` implement these ---
 

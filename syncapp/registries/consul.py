@@ -141,6 +141,7 @@ def client_for(connect_key: str, token: str) -> consul.Consul:
 class ConsulRegistry(Registry):
     kind = "CONSUL"
     syncs_health = False  # reads list only passing instances
+    has_push_feed = True  # blocking queries
 
     def __init__(self, config):
         super().__init__(config)

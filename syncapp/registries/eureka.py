@@ -71,6 +71,8 @@ def to_instance(info: dict) -> Instance:
 class EurekaRegistry(Registry):
     kind = "EUREKA"
     syncs_health = False  # reads list only UP instances
+    upper_cases_names = True
+    has_push_feed = True  # /apps/delta
 
     def __init__(self, config):
         super().__init__(config)

@@ -19,6 +19,7 @@ class MemoryStore:
         self.namespaces: set[str] = {"public"}
         self.fail_reads = False
         self.beats = 0
+        self.holds = 0  # hold() calls of connection-held adapters
         self.watchers: list = []
 
     def changed(self, service) -> None:
@@ -35,6 +36,7 @@ def store(name: str) -> MemoryStore:
 
 class MemoryRegistry(Registry):
     kind = "MEMORY"
+    has_namespaces = True
 
     def __init__(self, config: ClusterConfig):
         super().__init__(config)
@@ -81,3 +83,48 @@ class MemoryRegistry(Registry):
         self.store.beats += 1
         if instance.key not in self.store.services.get(service, {}):
             self.register(service, instance)
+
+
+class HeldMemoryRegistry(MemoryRegistry):
+    """Copies live as long as the adapter that holds them, as with Nacos over gRPC: one set per
+    service per adapter, replaced by each `hold`, gone when the adapter closes."""
+
+    kind = "MEMORY_HELD"
+    holds_by_connection = True
+
+    def __init__(self, config: ClusterConfig):
+        super().__init__(config)
+        self._held: dict[ServiceKey, list[Instance]] = {}
+
+    def hold(self, service: ServiceKey, instances: list[Instance]) -> None:
+        for instance in self._held.get(service, []):
+            self.store.services.get(service, {}).pop(instance.key, None)
+        for instance in instances:
+            self.store.services.setdefault(service, {})[instance.key] = instance
+        self._held[service] = list(instances)
+        if not instances:
+            del self._held[service]
+        self.store.holds += 1
+        self.store.changed(service)
+
+    def register(self, service: ServiceKey, instance: Instance) -> None:
+        kept = [i for i in self._held.get(service, []) if i.key != instance.key]
+        self.hold(service, [*kept, instance])
+
+    def deregister(self, service: ServiceKey, instance: Instance) -> None:
+        self.hold(service, [i for i in self._held.get(service, []) if i.key != instance.key])
+
+    def heartbeat(self, service: ServiceKey, instance: Instance) -> None:
+        if instance.key not in {i.key for i in self._held.get(service, [])}:
+            self.register(service, instance)
+
+    def held_services(self) -> list[ServiceKey]:
+        return list(self._held)
+
+    def held(self, service: ServiceKey) -> list[Instance]:
+        return list(self._held.get(service, []))
+
+    def close(self) -> None:
+        for service in list(self._held):
+            self.hold(service, [])
+        super().close()

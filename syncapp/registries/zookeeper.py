@@ -55,6 +55,8 @@ def connect_string(keys) -> str:
 class ZookeeperRegistry(Registry):
     kind = "ZOOKEEPER"
     syncs_health = False
+    has_push_feed = True  # watches
+    sync_source_name = "ZK"
 
     def __init__(self, config):
         super().__init__(config)

@@ -39,8 +39,8 @@ def cluster_test(request, pk: int):
     if result.ok:
         messages.success(
             request,
-            f"{cluster}: connected; {len(result.namespaces)} namespace(s), "
-            f"{len(result.services)} service(s).",
+            f"{cluster}: connected{f' over {result.protocol}' if result.protocol else ''}; "
+            f"{len(result.namespaces)} namespace(s), {len(result.services)} service(s).",
         )
     else:
         messages.error(request, f"{cluster}: {result.error}")

@@ -22,6 +22,7 @@ class Probe:
     namespaces: list[str] = field(default_factory=list)
     services: list[ServiceKey] = field(default_factory=list)
     error: str = ""
+    protocol: str = ""  # how msesync speaks to it, where the kind has a choice (Nacos)
 
     @property
     def names(self) -> list[str]:
@@ -38,8 +39,13 @@ def adapter_for(cluster: Cluster):
         registry.close()
 
 
+PROBE_SERVICE = ServiceKey("public", "DEFAULT_GROUP", "msesync-connection-test")
+
+
 def probe(cluster: Cluster) -> Probe:
-    """List the cluster's namespaces and services; any failure becomes the message shown.
+    """List the cluster's namespaces and services, and read one instance list, as a sync
+    does: a server that lists services but refuses instance reads (a Nacos whose API the
+    adapter cannot use) fails here, not in every sync. Any failure becomes the message.
 
     Everything is caught on purpose: this is a diagnostic, and a stack trace page
     ("connection refused", a bad address, wrong credentials) would tell the user less.
@@ -48,9 +54,11 @@ def probe(cluster: Cluster) -> Probe:
         with adapter_for(cluster) as registry:
             namespaces = registry.namespaces()
             services = [s for ns in namespaces for s in registry.list_services(ns)]
+            registry.list_instances(services[0] if services else PROBE_SERVICE)
+            protocol = getattr(registry, "protocol", "")
     except Exception as exc:  # shown to the user: see the docstring
         return Probe(ok=False, error=f"{type(exc).__name__}: {exc}")
-    return Probe(ok=True, namespaces=namespaces, services=sorted(services))
+    return Probe(ok=True, namespaces=namespaces, services=sorted(services), protocol=protocol)
 
 
 def pattern_for(names: list[str] | None) -> str:

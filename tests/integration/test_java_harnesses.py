@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,6 +24,8 @@ import pytest
 import requests
 from kazoo.client import KazooClient
 
+from syncapp.registries.base import ClusterConfig, Instance, ServiceKey
+from syncapp.registries.nacos import NacosRegistry
 from tests.harness.java_apps import (
     GREETING_SERVICE,
     curator_instance,
@@ -35,7 +36,6 @@ from tests.harness.java_apps import (
 
 PROVIDERS_PATH = f"/dubbo/{GREETING_SERVICE}/providers"
 GONE_TIMEOUT = 20.0  # SIGTERM unregisters at once; a crash waits for the 10 s ZK session
-BEAT_INTERVAL = 5.0  # Nacos' clientBeatInterval for HTTP-registered ephemeral instances
 
 
 @pytest.fixture
@@ -117,65 +117,26 @@ def nacos_form_of(provider_url: str) -> NacosInstance:
 
 @contextlib.contextmanager
 def registered_in_nacos(nacos: str, instance: NacosInstance) -> Iterator[None]:
-    """Register over Nacos' v1 HTTP API as an ephemeral instance, beating until done."""
-    base = f"http://{nacos}/nacos/v1/ns"
-    key = {
-        "serviceName": instance.service_name,
-        "groupName": "DEFAULT_GROUP",
-        "namespaceId": "public",
-        "ip": instance.ip,
-        "port": instance.port,
-        "clusterName": "DEFAULT",
-        "ephemeral": "true",
-    }
-    reply = requests.post(
-        f"{base}/instance", params={**key, "metadata": json.dumps(instance.metadata)}, timeout=10
-    )
-    assert reply.text == "ok", reply.text
-    beat = json.dumps(
-        {
-            "serviceName": f"DEFAULT_GROUP@@{instance.service_name}",
-            "ip": instance.ip,
-            "port": instance.port,
-            "cluster": "DEFAULT",
-            "weight": 1.0,
-            "metadata": instance.metadata,
-        }
-    )
-    stop = threading.Event()
-
-    def beat_until_stopped() -> None:
-        while not stop.wait(BEAT_INTERVAL):
-            with contextlib.suppress(requests.RequestException):
-                requests.put(
-                    f"{base}/instance/beat",
-                    params={
-                        "serviceName": instance.service_name,
-                        "groupName": "DEFAULT_GROUP",
-                        "namespaceId": "public",
-                        "beat": beat,
-                    },
-                    timeout=5,
-                )
-
-    beater = threading.Thread(target=beat_until_stopped, daemon=True)
-    beater.start()
+    """Register as an ephemeral instance over gRPC, as a Nacos 2.x/3.x client does; it lives
+    as long as the connection, closed at the end."""
+    registry = NacosRegistry(ClusterConfig("harness", "NACOS", (nacos,)))
+    service = ServiceKey("public", "DEFAULT_GROUP", instance.service_name)
+    registry.register(service, Instance(instance.ip, instance.port, metadata=instance.metadata))
     try:
         yield
     finally:
-        stop.set()
-        beater.join(timeout=10)
-        requests.delete(f"{base}/instance", params=key, timeout=10)
+        registry.close()
 
 
 def nacos_instances(nacos: str, service_name: str) -> list[dict]:
+    """The instance list as Nacos' v3 HTTP client API serves it (no v1 on current Nacos)."""
     reply = requests.get(
-        f"http://{nacos}/nacos/v1/ns/instance/list",
-        params={"serviceName": service_name, "namespaceId": "public"},
+        f"http://{nacos}/nacos/v3/client/ns/instance/list",
+        params={"serviceName": service_name, "namespaceId": "public", "groupName": "DEFAULT_GROUP"},
         timeout=10,
     )
     reply.raise_for_status()
-    return reply.json().get("hosts", [])
+    return reply.json().get("data") or []
 
 
 # --- the provider ----------------------------------------------------------------------------
@@ -309,11 +270,11 @@ def test_what_we_write_into_nacos_is_what_dubbo_itself_writes(zk, zookeeper, nac
         )
     # with Nacos as registry, Dubbo keeps the service definition as a Nacos config instead
     requests.delete(
-        f"http://{nacos}/nacos/v1/cs/configs",
+        f"http://{nacos}/nacos/v3/admin/cs/config",
         params={
             "dataId": f"{GREETING_SERVICE}:{version}:{group}:provider:msesync-harness-provider",
-            "group": "dubbo",
-            "tenant": "public",
+            "groupName": "dubbo",
+            "namespaceId": "public",
         },
         timeout=10,
     )

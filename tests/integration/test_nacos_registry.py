@@ -1,11 +1,16 @@
-"""The Nacos adapter against both real servers of the test bed (Java Nacos 3 and r-nacos)."""
+"""The Nacos adapter against both real servers of the test bed: Java Nacos 3.1 with the v1/v2
+HTTP APIs switched off (as current Nacos ships) and r-nacos, both over gRPC; and the v1 HTTP
+path, kept for servers without gRPC (Nacos 1.x), against r-nacos's v1 API."""
 
+import queue
 import uuid
 
 import pytest
 
 from syncapp.registries.base import ClusterConfig, Instance, ServiceKey
 from syncapp.registries.nacos import NacosRegistry
+from syncapp.registries.nacos.http_api import NacosHttp
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture(params=["nacos", "nacos_alt"])
@@ -36,17 +41,17 @@ def test_it_registers_many_instances_of_one_service_with_all_fields(registry, se
     ]
     for instance in written:
         registry.register(service, instance)
-    assert sorted(registry.list_instances(service), key=lambda i: i.ip) == written
+    wait_until(lambda: sorted(registry.list_instances(service), key=lambda i: i.ip) == written, 10)
 
 
 def test_it_reads_what_clients_see_so_a_disabled_instance_is_not_listed(registry, service):
     registry.register(service, Instance("10.1.0.1", 1))
     registry.register(service, Instance("10.1.0.2", 1, enabled=False))
-    assert [i.ip for i in registry.list_instances(service)] == ["10.1.0.1"]
+    wait_until(lambda: [i.ip for i in registry.list_instances(service)] == ["10.1.0.1"], 10)
 
 
 def test_it_lists_services_of_every_group_across_pages(registry, monkeypatch):
-    monkeypatch.setattr("syncapp.registries.nacos.PAGE_SIZE", 2)
+    monkeypatch.setattr("syncapp.registries.nacos.http_api.PAGE_SIZE", 2)
     prefix = unique("paged")
     keys = [
         ServiceKey("public", group, f"{prefix}-{n}")
@@ -56,8 +61,11 @@ def test_it_lists_services_of_every_group_across_pages(registry, monkeypatch):
     for key in keys:
         registry.register(key, Instance("10.2.0.1", 1))
     try:
-        listed = [k for k in registry.list_services("public") if k.name.startswith(prefix)]
-        assert sorted(listed) == sorted(keys)
+
+        def listed():
+            return [k for k in registry.list_services("public") if k.name.startswith(prefix)]
+
+        wait_until(lambda: sorted(listed()) == sorted(keys), 10)
     finally:
         for key in keys:
             registry.deregister(key, Instance("10.2.0.1", 1))
@@ -66,8 +74,151 @@ def test_it_lists_services_of_every_group_across_pages(registry, monkeypatch):
 def test_it_creates_a_missing_namespace_and_uses_it(registry):
     namespace = unique("ns")
     registry.ensure_namespace(namespace)
-    assert namespace in registry.existing_namespaces()
+    assert namespace in registry.http.existing_namespaces()
     key = ServiceKey(namespace, "DEFAULT_GROUP", unique())
     registry.register(key, Instance("10.3.0.1", 1))
-    assert [k.name for k in registry.list_services(namespace)] == [key.name]
+    wait_until(lambda: [k.name for k in registry.list_services(namespace)] == [key.name], 10)
     registry.deregister(key, Instance("10.3.0.1", 1))
+
+
+# --- gRPC: what a connection holds -------------------------------------------------------
+
+
+def another(address: str) -> NacosRegistry:
+    """A second, independent client (its own connection) to check what others see."""
+    return NacosRegistry(ClusterConfig("observer", "NACOS", (address,)))
+
+
+@pytest.fixture(params=["nacos", "nacos_alt"])
+def address(request) -> str:
+    return request.getfixturevalue(request.param)
+
+
+def fifty(metadata_of_first: str = "a") -> list[Instance]:
+    return [
+        Instance(f"10.50.0.{n}", 8000 + n, metadata={"n": str(n), "v": metadata_of_first})
+        if n == 0
+        else Instance(f"10.50.0.{n}", 8000 + n, metadata={"n": str(n)})
+        for n in range(50)
+    ]
+
+
+def test_both_servers_are_spoken_to_over_grpc(registry):
+    assert registry.protocol == "grpc" and registry.holds_by_connection
+
+
+def test_fifty_copies_held_by_one_connection_stay_fifty_through_a_change_to_one(address):
+    holder, observer = another(address), another(address)
+    service = ServiceKey("public", "DEFAULT_GROUP", unique("fifty"))
+    try:
+        holder.hold(service, fifty())
+        wait_until(lambda: len(observer.list_instances(service)) == 50, 10)
+        holder.hold(service, fifty(metadata_of_first="b"))  # one instance's metadata changes
+        wait_until(
+            lambda: {i.metadata.get("v") for i in observer.list_instances(service)} == {"b", None},
+            10,
+        )
+        assert len(observer.list_instances(service)) == 50
+        holder.hold(service, fifty()[1:])  # one leaves
+        wait_until(lambda: len(observer.list_instances(service)) == 49, 10)
+        single = [i for i in observer.list_instances(service) if i.ip == "10.50.0.0"]
+        assert single == []
+    finally:
+        holder.close()
+        observer.close()
+
+
+def test_copies_live_as_long_as_the_connection_that_holds_them(address):
+    holder, observer = another(address), another(address)
+    service = ServiceKey("public", "DEFAULT_GROUP", unique("life"))
+    holder.hold(service, fifty()[:3])
+    wait_until(lambda: len(observer.list_instances(service)) == 3, 10)
+    holder.close()
+    wait_until(lambda: observer.list_instances(service) == [], 10)
+    observer.close()
+
+
+def test_a_broken_connection_is_reopened_and_its_copies_registered_again(address):
+    holder, observer = another(address), another(address)
+    service = ServiceKey("public", "DEFAULT_GROUP", unique("redo"))
+    try:
+        holder.hold(service, fifty()[:2])
+        wait_until(lambda: len(observer.list_instances(service)) == 2, 10)
+        connection = holder.naming().conn("public")
+        first = connection.link().connection_id
+        connection.link().close()  # as if the network dropped it: the server drops the copies
+        wait_until(lambda: connection.connected and connection.link().connection_id != first, 10)
+        wait_until(lambda: len(observer.list_instances(service)) == 2, 10)
+    finally:
+        holder.close()
+        observer.close()
+
+
+def test_the_push_feed_reports_a_changed_service(address):
+    source, writer = another(address), another(address)
+    service = ServiceKey("public", "DEFAULT_GROUP", unique("push"))
+    changes = queue.Queue()
+    seen = []
+
+    def reported() -> bool:
+        while not changes.empty():
+            seen.append(changes.get())
+        return service in seen
+
+    try:
+        writer.hold(service, fifty()[:1])
+        assert source.watch(changes.put)
+        wait_until(lambda: service in (source._watcher.known or set()), 15)
+        reported()
+        seen.clear()
+        writer.hold(service, fifty()[:2])
+        wait_until(reported, 10)
+    finally:
+        source.close()
+        writer.close()
+
+
+def test_no_v1_call_reaches_a_server_that_has_grpc(nacos, monkeypatch):
+    """Nacos 3.1 with v1 off: every adapter operation, and not one /v1/ request."""
+    paths = []
+    real = NacosHttp.call
+
+    def recording(self, method, path, *args, **kwargs):
+        paths.append(path)
+        return real(self, method, path, *args, **kwargs)
+
+    monkeypatch.setattr(NacosHttp, "call", recording)
+    namespace = unique("ns")
+    registry = NacosRegistry(ClusterConfig("v3", "NACOS", (nacos,), (namespace,)))
+    try:
+        registry.ensure_namespace(namespace)
+        service = ServiceKey(namespace, "G", unique())
+        registry.hold(service, fifty()[:2])
+        wait_until(lambda: service in registry.list_services(namespace), 10)
+        assert len(registry.list_instances(service)) == 2
+        assert registry.watch(lambda key: None)
+        registry._watcher.step()
+    finally:
+        registry.close()
+    assert paths and not [p for p in paths if p.startswith("/v1/")], paths
+
+
+def test_the_v1_path_serves_a_server_without_grpc(nacos_alt):
+    """Nacos 1.x has no gRPC: r-nacos's v1 HTTP API plays it, through the forced path."""
+    registry = NacosRegistry(ClusterConfig("v1", "NACOS", (nacos_alt,)), protocol="http")
+    service = ServiceKey("public", "DEFAULT_GROUP", unique("v1"))
+    try:
+        assert registry.protocol == "http" and not registry.holds_by_connection
+        registry.register(service, Instance("10.9.0.1", 1, metadata={"k": "v"}))
+        registry.heartbeat(service, Instance("10.9.0.2", 2))  # unknown: registered
+        listed = sorted(registry.list_instances(service), key=lambda i: i.ip)
+        assert [(i.ip, i.metadata.get("k")) for i in listed] == [
+            ("10.9.0.1", "v"),
+            ("10.9.0.2", None),
+        ]
+        registry.deregister(service, listed[0])
+        assert [i.ip for i in registry.list_instances(service)] == ["10.9.0.2"]
+    finally:
+        for instance in registry.list_instances(service):
+            registry.deregister(service, instance)
+        registry.close()

@@ -85,7 +85,7 @@ class ServerImpl(Server):
     def is_ready(self) -> bool:
         # The console context starts last, after the naming/config server.
         http_json(f"{BASE}/v3/admin/core/state/readiness")
-        return http_get(f"{CONSOLE}/v1/console/health/readiness") == "OK"
+        return http_get(f"{CONSOLE}/v3/console/health/readiness") is not None
 
     def version(self) -> str:
         return http_json(f"{BASE}/v3/admin/core/state")["data"]["version"]

@@ -1,0 +1,169 @@
+"""Nacos: 2.x/3.x and r-nacos over the gRPC client protocol, 1.x over v1 HTTP.
+
+Connect keys: `host:port` (path `/nacos` assumed) or a full URL; gRPC is on HTTP port + 1000.
+Namespaces come from the cluster's `namespace` list (default `public`).
+
+The protocol is chosen per cluster on first use: gRPC when the server answers a gRPC server
+check, else v1 HTTP (Nacos 1.x). Admin calls (namespaces, service lists of every group) go
+over HTTP, to the newest API the server serves (v3 admin, else v1). See docs/design.md,
+"Nacos over gRPC", for why copies are held by the keepers' connections.
+
+Library: our own thin synchronous client on grpcio (grpc_conn.py, wire.py), not the official
+nacos-sdk-python 3.x, whose limits (asyncio only, one namespace per client, v1-only login that
+logs the token, empty-push protection, r-nacos read failures) are listed in PROTOCOLS.md.
+"""
+
+import logging
+import threading
+
+from syncapp.registries.base import Instance, Registry, RegistryError, ServiceKey
+from syncapp.registries.nacos.grpc_conn import GrpcConnection, NacosGrpcError
+from syncapp.registries.nacos.http_api import NacosHttp
+from syncapp.registries.nacos.naming_grpc import GrpcNaming
+from syncapp.registries.nacos.naming_http import HttpNaming
+from syncapp.registries.nacos.signing import naming_signature
+from syncapp.registries.nacos.watcher import ServiceWatcher
+
+log = logging.getLogger(__name__)
+DEFAULT_PORT = 8848
+PROTOCOLS = ("grpc", "http")
+
+
+def is_additive(state: dict) -> bool:
+    """r-nacos adds batches to what a connection holds; Nacos replaces them."""
+    return "rnacos" in str(state).lower().replace("-", "") or not state.get("version")
+
+
+class NacosRegistry(Registry):
+    kind = "NACOS"
+    # Copies must be live: a gRPC or beaten instance is healthy while its holder lives, so
+    # only live instances are copied, and reads are the client view (enabled only).
+    syncs_health = False
+    has_namespaces = True
+    has_push_feed = True
+
+    def __init__(self, config, protocol: str = ""):
+        super().__init__(config)
+        if protocol and protocol not in PROTOCOLS:
+            raise ValueError(f"unknown Nacos protocol {protocol!r}; known: {PROTOCOLS}")
+        self.http = NacosHttp(config)
+        self._forced = protocol
+        self._naming: GrpcNaming | HttpNaming | None = None
+        self._lock = threading.Lock()
+        self._known_namespaces: set[str] = set()
+        self._watcher: ServiceWatcher | None = None
+
+    # --- protocol -----------------------------------------------------------------
+
+    def naming(self) -> GrpcNaming | HttpNaming:
+        """The naming client, choosing the protocol on first use (raises if unreachable)."""
+        if self._naming is None:
+            with self._lock:
+                if self._naming is None:
+                    self._naming = self._choose()
+        return self._naming
+
+    def _choose(self) -> GrpcNaming | HttpNaming:
+        address = self.http.http.bases[0].split("://", 1)[1].split("/", 1)[0]
+        if self._forced == "http":
+            return HttpNaming(self.http)
+        if self._forced == "grpc" or self._has_grpc(address):
+            additive = is_additive(self.http.server_state())
+            log.info("%s: Nacos over gRPC (additive batches: %s)", self.config.name, additive)
+            return GrpcNaming(address, self._grpc_headers, additive, self.config.name)
+        self.http.call("GET", "/v1/ns/service/list", {"pageNo": 1, "pageSize": 1})
+        log.info("%s: Nacos without gRPC: v1 HTTP", self.config.name)
+        return HttpNaming(self.http)
+
+    def _has_grpc(self, address: str) -> bool:
+        probe = GrpcConnection(address, name=f"{self.config.name}-probe")
+        try:
+            probe.link()
+            return True
+        except NacosGrpcError:
+            return False
+        finally:
+            probe.close()
+
+    def _grpc_headers(self, body: dict) -> dict:
+        headers = {}
+        if token := self.http.token():
+            headers["accessToken"] = token
+        if self.config.ak and self.config.sk:
+            service = body.get("serviceName") or ""
+            grouped = f"{body.get('groupName')}@@{service}" if service else ""
+            headers.update(naming_signature(self.config.ak, self.config.sk, grouped))
+        return headers
+
+    @property
+    def protocol(self) -> str:
+        return self.naming().protocol
+
+    @property
+    def holds_by_connection(self) -> bool:
+        """True when copies live as long as the connection that wrote them (gRPC)."""
+        return self.naming().holds_by_connection
+
+    # --- namespaces and services ------------------------------------------------------
+
+    def namespaces(self) -> list[str]:
+        return list(self.config.namespaces) or ["public"]
+
+    def ensure_namespace(self, namespace: str) -> None:
+        if namespace in ("", "public") or namespace in self._known_namespaces:
+            return
+        self._known_namespaces.update(self.http.existing_namespaces())
+        if namespace not in self._known_namespaces:
+            log.info("%s: creating namespace %s", self.config.name, namespace)
+            self.http.create_namespace(namespace)
+            self._known_namespaces.add(namespace)
+
+    def list_services(self, namespace: str) -> list[ServiceKey]:
+        return self.http.list_services(namespace)
+
+    # --- instances ----------------------------------------------------------------------
+
+    def list_instances(self, service: ServiceKey) -> list[Instance]:
+        return self.naming().list_instances(service)
+
+    def register(self, service: ServiceKey, instance: Instance) -> None:
+        self.naming().register(service, instance)
+
+    def deregister(self, service: ServiceKey, instance: Instance) -> None:
+        self.naming().deregister(service, instance)
+
+    def hold(self, service: ServiceKey, instances: list[Instance]) -> None:
+        self.naming().hold(service, instances)
+
+    def heartbeat(self, service: ServiceKey, instance: Instance) -> None:
+        self.naming().heartbeat(service, instance)
+
+    def held_services(self) -> list[ServiceKey]:
+        """Services whose copies this adapter's connections hold (gRPC only)."""
+        naming = self._naming
+        return naming.held_services() if isinstance(naming, GrpcNaming) else []
+
+    def held(self, service: ServiceKey) -> list[Instance]:
+        naming = self._naming
+        return naming.held(service) if isinstance(naming, GrpcNaming) else []
+
+    # --- push feed ----------------------------------------------------------------------
+
+    def watch(self, on_change) -> bool:
+        naming = self.naming()
+        if not isinstance(naming, GrpcNaming):
+            return False  # Nacos 1.x: the scan job polls it
+        naming.on_change = on_change
+        self._watcher = ServiceWatcher(self, naming, on_change)
+        self._watcher.start()
+        return True
+
+    def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+        if self._naming is not None:
+            self._naming.close()
+        self.http.close()
+
+
+__all__ = ["NacosRegistry", "RegistryError"]

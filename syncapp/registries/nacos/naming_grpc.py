@@ -1,0 +1,198 @@
+"""Instances over the Nacos 2.x/3.x gRPC client protocol (also r-nacos).
+
+A gRPC instance lives exactly as long as the connection that registered it, and on Nacos a
+connection holds ONE record per service: a second register or batch replaces the first, and
+a single deregister after a batch drops the whole batch. So every write here is "this
+connection holds exactly this set for the service": one full batch per service (`hold`),
+never single calls mixed with batches. r-nacos differs (batches add to what the connection
+holds, a single deregister removes one, an empty batch is refused): `additive` servers get
+a batch of the set plus a deregister per instance that left it.
+
+One connection per namespace, as the official clients do: a server push names the service
+and group but not the namespace, so the connection it arrives on says which namespace.
+After a reconnect every held set is registered again and every subscription renewed.
+"""
+
+import logging
+import threading
+import zlib
+from collections.abc import Callable
+
+from syncapp.registries.base import DEFAULT_GROUP, Instance, ServiceKey
+from syncapp.registries.nacos.grpc_conn import GrpcConnection
+from syncapp.registries.nacos.naming_http import instance_of
+
+log = logging.getLogger(__name__)
+DEFAULT_NAMESPACE = "public"
+LOCK_STRIPES = 64  # writes of one service are ordered; different services run in parallel
+
+
+def instance_body(instance: Instance) -> dict:
+    return {
+        "ip": instance.ip,
+        "port": instance.port,
+        "weight": instance.weight,
+        "healthy": instance.healthy,
+        "enabled": instance.enabled,
+        "ephemeral": True,
+        "clusterName": instance.cluster,
+        "metadata": dict(instance.metadata),
+    }
+
+
+def service_of(namespace: str, info: dict) -> ServiceKey:
+    """The service a pushed ServiceInfo describes (its name may carry `GROUP@@`)."""
+    name, group = info.get("name") or "", info.get("groupName") or ""
+    if "@@" in name:
+        prefix, name = name.split("@@", 1)
+        group = group or prefix
+    return ServiceKey(namespace, group or DEFAULT_GROUP, name)
+
+
+class GrpcNaming:
+    protocol = "grpc"
+    holds_by_connection = True
+
+    def __init__(self, address: str, headers: Callable[[dict], dict], additive: bool, name: str):
+        self.address = address
+        self.headers = headers
+        self.additive = additive
+        self.name = name
+        self.on_change: Callable[[ServiceKey | None], None] | None = None
+        self._conns: dict[str, GrpcConnection] = {}
+        self._held: dict[ServiceKey, dict[tuple, Instance]] = {}
+        self._subscribed: set[ServiceKey] = set()
+        self._lock = threading.Lock()
+        self._stripes = [threading.Lock() for _ in range(LOCK_STRIPES)]
+
+    # --- connections -------------------------------------------------------------
+
+    def conn(self, namespace: str) -> GrpcConnection:
+        namespace = namespace or DEFAULT_NAMESPACE
+        with self._lock:
+            conn = self._conns.get(namespace)
+            if conn is None:
+                conn = GrpcConnection(
+                    self.address,
+                    namespace,
+                    headers=self.headers,
+                    on_push=lambda body: self._pushed(namespace, body),
+                    on_reconnect=lambda: self._redo(namespace),
+                    name=f"{self.name}/{namespace}",
+                )
+                self._conns[namespace] = conn
+        return conn
+
+    def _request(self, service: ServiceKey, kind: str, extra: dict) -> dict:
+        body = {
+            "module": "naming",
+            "namespace": service.namespace or DEFAULT_NAMESPACE,
+            "serviceName": service.name,
+            "groupName": service.group or DEFAULT_GROUP,
+            **extra,
+        }
+        return self.conn(service.namespace).request(kind, body)
+
+    def _stripe(self, service: ServiceKey) -> threading.Lock:
+        return self._stripes[zlib.crc32(str(service).encode()) % LOCK_STRIPES]
+
+    # --- reads -------------------------------------------------------------------
+
+    def list_instances(self, service: ServiceKey) -> list[Instance]:
+        answer = self._request(
+            service, "ServiceQueryRequest", {"cluster": "", "healthOnly": False, "udpPort": 0}
+        )
+        hosts = (answer.get("serviceInfo") or {}).get("hosts") or []
+        return [instance_of(host) for host in hosts]
+
+    # --- writes: this connection holds exactly a set per service -----------------------
+
+    def hold(self, service: ServiceKey, instances: list[Instance]) -> None:
+        """Make this connection hold exactly `instances` for the service."""
+        with self._stripe(service):
+            self._hold(service, {i.key: i for i in instances})
+
+    def _hold(self, service: ServiceKey, want: dict) -> None:
+        before = self._held.get(service, {})
+        if want == before:
+            return
+        self._send(service, before, want)
+        if want:
+            self._held[service] = want
+        else:
+            self._held.pop(service, None)
+
+    def _send(self, service: ServiceKey, before: dict, want: dict) -> None:
+        if want or not self.additive:
+            self._batch(service, list(want.values()))
+        if self.additive:
+            for key in before.keys() - want.keys():
+                self._request(
+                    service,
+                    "InstanceRequest",
+                    {"type": "deregisterInstance", "instance": instance_body(before[key])},
+                )
+
+    def _batch(self, service: ServiceKey, instances: list[Instance]) -> None:
+        self._request(
+            service,
+            "BatchInstanceRequest",
+            {"type": "batchRegisterInstance", "instances": [instance_body(i) for i in instances]},
+        )
+
+    def held(self, service: ServiceKey) -> list[Instance]:
+        return list(self._held.get(service, {}).values())
+
+    def held_services(self) -> list[ServiceKey]:
+        return list(self._held)
+
+    def register(self, service: ServiceKey, instance: Instance) -> None:
+        with self._stripe(service):  # read-modify-write: concurrent registers must all stay
+            self._hold(service, {**self._held.get(service, {}), instance.key: instance})
+
+    def deregister(self, service: ServiceKey, instance: Instance) -> None:
+        with self._stripe(service):
+            kept = dict(self._held.get(service, {}))
+            kept.pop(instance.key, None)
+            self._hold(service, kept)
+
+    def heartbeat(self, service: ServiceKey, instance: Instance) -> None:
+        """Nothing to renew: the connection keeps it. Registers it if this one lacks it."""
+        if instance.key not in {i.key for i in self.held(service)}:
+            self.register(service, instance)
+
+    # --- subscriptions -------------------------------------------------------------
+
+    def subscribe(self, service: ServiceKey) -> None:
+        self._request(service, "SubscribeServiceRequest", {"subscribe": True, "clusters": ""})
+        self._subscribed.add(service)
+
+    def unsubscribe(self, service: ServiceKey) -> None:
+        self._subscribed.discard(service)
+        self._request(service, "SubscribeServiceRequest", {"subscribe": False, "clusters": ""})
+
+    def _pushed(self, namespace: str, body: dict) -> None:
+        if self.on_change is not None:
+            self.on_change(service_of(namespace, body.get("serviceInfo") or {}))
+
+    def _redo(self, namespace: str) -> None:
+        """After a reconnect: hold again what we held, subscribe again, re-read everything."""
+        namespace = namespace or DEFAULT_NAMESPACE
+        mine = lambda key: (key.namespace or DEFAULT_NAMESPACE) == namespace  # noqa: E731
+        for service in [s for s in list(self._held) if mine(s)]:
+            with self._stripe(service):
+                self._batch(service, list(self._held.get(service, {}).values()))
+        for service in [s for s in list(self._subscribed) if mine(s)]:
+            self.subscribe(service)
+        log.info("%s: registrations and subscriptions restored in %s", self.name, namespace)
+        if self.on_change is not None:
+            self.on_change(None)
+
+    def close(self) -> None:
+        """Close every connection: the server drops everything they held."""
+        with self._lock:
+            conns, self._conns = list(self._conns.values()), {}
+        for conn in conns:
+            conn.close()
+        self._held.clear()
+        self._subscribed.clear()
