@@ -1,16 +1,17 @@
-"""Eureka -> Nacos and Consul -> Nacos: change-to-destination latency through the change feeds.
+"""Eureka, Consul and Nacos -> Nacos: change-to-destination latency through the change feeds.
 
     .venv/bin/python -m bench.feed_latency [--changes 200] [--services 10]
 
-Needs the test bed (python -m tests.testbed up eureka consul nacos). msesync runs in-process
-on the product's path: a Feeds runner (syncapp/feeds.py, stepped as the keeper steps it)
-watches both sources (Eureka's /apps/delta poll, Consul's blocking query) and its jobs go to
-syncapp.jobs.sync_service on a thread pool instead of Celery; the lease job renews our copies
-as beat would. The database is a private SQLite file in a temporary directory.
+Needs the test bed (python -m tests.testbed up eureka consul nacos nacos_alt). msesync runs
+in-process on the product's path: the keeper (syncapp/keeper/, stepped as run_keeper steps it)
+watches the sources (Eureka's /apps/delta poll, Consul's blocking query, Nacos' gRPC push) and
+holds our copies at Nacos over gRPC; its jobs go to syncapp.jobs.sync_service on a thread pool
+instead of Celery (so: "keeper and engine, no broker"). The database is a private SQLite file.
 
 Each change is one registration or deregistration at the source (Eureka: py-eureka-client;
-Consul: py-consul), alternating. The clock starts when the source acknowledged the write;
-baseline, same change, same moment: the source's own read until it shows the change
+Consul: py-consul; r-nacos: a gRPC client), alternating. The clock starts when the source
+acknowledged the write; baseline, same change, same moment: the source's own read until it
+shows the change
 (read-after-write); then msesync's: Nacos read until it shows it. The destination's own floor
 (a write at Nacos until listed) is measured in the same run too.
 """
@@ -69,21 +70,24 @@ def endpoints(registry, key: ServiceKey) -> set[tuple[str, int]]:
 
 
 class InProcessProduct:
-    """Feeds stepped like the keeper steps them, jobs on threads, leases renewed as it does."""
+    """The keeper as run_keeper runs it (feeds stepped, held copies applied, leases renewed),
+    with jobs on threads instead of Celery."""
 
     def __init__(self):
         from django.conf import settings
 
         from syncapp import jobs
-        from syncapp.feeds import Feeds
+        from syncapp.keeper import Keeper
         from syncapp.management.commands import run_keeper
+        from syncapp.membership import Membership
 
-        self.jobs, self.keeper = jobs, run_keeper
-        self.heartbeat_every = settings.HEARTBEAT_INTERVAL
+        self.jobs, self.steps = jobs, run_keeper
         self.pool = ThreadPoolExecutor(8)
-        self.feeds = Feeds(send_task=self.send_task)
+        self.keeper = Keeper(
+            Membership("bench"), settings.HEARTBEAT_INTERVAL, send_task=self.send_task
+        )
         self.stopped = threading.Event()
-        self.threads = [threading.Thread(target=t, daemon=True) for t in (self.step, self.beat)]
+        self.thread = threading.Thread(target=self.step, daemon=True)
 
     def send_task(self, name: str, args, queue: str | None = None) -> None:
         job = {
@@ -99,25 +103,22 @@ class InProcessProduct:
 
     def step(self) -> None:
         steps = 0
-        while not self.stopped.wait(self.keeper.STEP_SECONDS):
-            self.feeds.step(reconcile=steps % self.keeper.RECONCILE_EVERY == 0)
+        while not self.stopped.wait(self.steps.STEP_SECONDS):
+            self.keeper.step_feeds(reconcile=steps % self.steps.RECONCILE_EVERY == 0)
             steps += 1
 
-    def beat(self) -> None:
-        while not self.stopped.wait(self.heartbeat_every):
-            for cluster_id in self.jobs.leased_cluster_ids():
-                self.jobs.renew_leases(cluster_id)
-
     def start(self) -> None:
-        for thread in self.threads:
-            thread.start()
+        self.keeper.start(membership_every=1.0, changes_every=self.steps.STEP_SECONDS)
+        self.thread.start()
 
     def stop(self) -> None:
+        from syncapp.connections import forget_all
+
         self.stopped.set()
-        for thread in self.threads:
-            thread.join()
-        self.feeds.close()
+        self.thread.join()
+        self.keeper.close()
         self.pool.shutdown()
+        forget_all()  # closes the connections that held our Nacos copies
 
 
 # --- sources, written as applications write them ----------------------------------------
@@ -211,6 +212,37 @@ class ConsulSource:
         self.reader.close()
 
 
+class NacosSource:
+    """Applications registering at r-nacos over gRPC, as Nacos 2.x/3.x clients do."""
+
+    kind, label = "NACOS", "r-nacos"
+    pause = 0.2
+
+    def __init__(self, address: str, tag: str):
+        from syncapp.registries.nacos import NacosRegistry
+
+        self.tag, self.address = tag, address
+        self.apps = NacosRegistry(ClusterConfig("bench-nacos-apps", "NACOS", (address,)))
+        self.reader = NacosRegistry(ClusterConfig("bench-nacos-reader", "NACOS", (address,)))
+        self.pattern = f"{tag}-nsvc-.*"
+
+    def service(self, s: int) -> str:
+        return f"{self.tag}-nsvc-{s:02}"
+
+    def key(self, name: str) -> ServiceKey:
+        return ServiceKey("public", "DEFAULT_GROUP", name)
+
+    def add(self, name: str, ip: str, port: int) -> None:
+        self.apps.register(self.key(name), Instance(ip, port, metadata={"bench": "yes"}))
+
+    def remove(self, name: str, ip: str, port: int) -> None:
+        self.apps.deregister(self.key(name), Instance(ip, port))
+
+    def close(self) -> None:
+        self.apps.close()
+        self.reader.close()
+
+
 # --- the run ----------------------------------------------------------------------------
 
 
@@ -244,7 +276,7 @@ def measure(source, dest, services: int, changes: int, s_base: int) -> dict[str,
         time.sleep(pauses.uniform(0, source.pause))  # no lock-step with any poll period
         s, n = c // 2 % services, c // 2 // services
         name, ip, port = source.service(s), f"10.{s_base}.{s}.{n + 10}", 9000
-        key = ServiceKey("", "", name)
+        key = source.key(name) if hasattr(source, "key") else ServiceKey("", "", name)
         target = ServiceKey("public", "DEFAULT_GROUP", name.lower())
         adding = c % 2 == 0
         (source.add if adding else source.remove)(name, ip, port)
@@ -295,6 +327,7 @@ def main() -> None:
     sources = [
         (EurekaSource(exported("eureka")["EUREKA_URL"], tag), 71),
         (ConsulSource(exported("consul")["CONSUL_ADDR"], tag), 72),
+        (NacosSource(exported("nacos_alt")["NACOS_ALT_ADDR"], tag), 73),
     ]
     product = InProcessProduct()
     results, tasks = {}, []

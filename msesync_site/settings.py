@@ -153,6 +153,9 @@ HEARTBEAT_INTERVAL = env_float("MSESYNC_HEARTBEAT_INTERVAL", 5.0)
 NODE_ID = env_str("MSESYNC_NODE_ID") or f"{socket.gethostname()}-{os.getpid()}"
 # A node silent this long is dead: its feeds and leases go to the others.
 MEMBER_TTL = env_float("MSESYNC_MEMBER_TTL", 3.0)
+# Where this node's keeper listens for the other keepers' sockets (host:port, 0 = any port):
+# they see it die within milliseconds when the socket closes. Other hosts must reach it.
+PEER_ADDRESS = env_str("MSESYNC_PEER_ADDRESS") or "127.0.0.1:0"
 
 # --- Celery: Redis when REDIS_URL is set, else a file-system broker needing no server ---
 REDIS_URL = env_str("REDIS_URL")

@@ -1,11 +1,11 @@
-"""The domain side of the Celery jobs: scan a task, sync a service, renew leases.
+"""The domain side of the Celery jobs: scan a task, sync a service.
 
 Workers call these with row ids; each function loads what it needs and records the
-outcome (counts, timestamps, last error) on the rows, so the UI can show why.
+outcome (counts, timestamps, last error) on the rows, so the UI can show why. Keeping what
+we registered alive (and holding Nacos gRPC copies) is the keepers' work: syncapp/keeper/.
 """
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
 from celery import current_app
 from django.utils import timezone
@@ -15,10 +15,9 @@ from syncapp.connections import registry_for
 from syncapp.engine import Direction, sync_one_service
 from syncapp.engine.naming import dest_service_key
 from syncapp.models import Cluster, ServiceSync, SyncTask
-from syncapp.registries.base import Instance, RegistryError, ServiceKey
+from syncapp.registries.base import RegistryError, ServiceKey
 
 log = logging.getLogger(__name__)
-RENEW_THREADS = 16
 
 
 def ways(task: SyncTask) -> list[tuple[bool, Cluster, Cluster]]:
@@ -148,13 +147,16 @@ def sync_service(row_id: int, force: bool = False) -> None:
     key = ServiceKey(row.namespace, row.group, row.service)
     started = timezone.now()
     try:
+        dest = registry_for(dst)
         result = sync_one_service(
             direction_for(task, row.reverse),
             registry_for(src),
-            registry_for(dst),
+            dest,
             key,
             known_digest=row.source_digest,
             force=force,
+            # Copies held by a connection are written by the keeper that holds them.
+            write=not dest.holds_by_connection,
         )
     except RegistryError as exc:
         record_failure(row, exc, (timezone.now() - started).total_seconds())
@@ -177,84 +179,17 @@ def record_success(row: ServiceSync, result, duration: float | None = None) -> N
             last_success_at=now, last_error="", last_duration=duration
         )
         return
-    if row.retired and not result.leases:
-        row.delete()
+    leases = [i.to_dict() for i in result.leases]
+    if row.retired and not leases:
+        row.delete()  # held copies of it are withdrawn by the keeper's next round
         return
+    changed = {"leases": leases, "leases_changed_at": now} if leases != row.leases else {}
     ServiceSync.objects.filter(pk=row.pk).update(
         source_count=result.source_count,
         dest_count=result.dest_count,
         source_digest=result.digest,
-        leases=[i.to_dict() for i in result.leases],
+        **changed,
         last_success_at=now,
         last_error="",
         last_duration=duration,
     )
-
-
-# --- leases -----------------------------------------------------------------------
-# Renewals are not Celery jobs: each node's keeper (syncapp/keeper.py) beats its own share,
-# so a dead node or a dead beat scheduler never leaves a lease unrenewed for long.
-
-Beat = tuple[ServiceKey, Instance]
-
-
-def leased_rows():
-    """Rows holding registrations of ours; the keeper picks its share from them in memory."""
-    return ServiceSync.objects.exclude(leases=[]).select_related(
-        "task__source", "task__destination"
-    )
-
-
-def leases_by_row(rows) -> dict[int, tuple[Cluster, list[Beat]]]:
-    """row id -> (destination cluster, what to renew there)."""
-    result = {}
-    directions = {}  # one per task and way: building one looks up the destination adapter
-    for row in rows:
-        way = (row.task_id, row.reverse)
-        if way not in directions:
-            directions[way] = direction_for(row.task, row.reverse)
-        target = dest_service_key(
-            ServiceKey(row.namespace, row.group, row.service), directions[way]
-        )
-        cluster = row.task.source if row.reverse else row.task.destination
-        result[row.pk] = (cluster, [(target, Instance.from_dict(d)) for d in row.leases])
-    return result
-
-
-def beats_by_cluster(rows) -> dict[int, list[Beat]]:
-    """What to renew, per destination cluster id."""
-    beats: dict[int, list[Beat]] = {}
-    for cluster, row_beats in leases_by_row(rows).values():
-        beats.setdefault(cluster.pk, []).extend(row_beats)
-    return beats
-
-
-def send_beats(cluster: Cluster, beats: list[Beat]) -> int:
-    """Heartbeat each instance at its cluster (re-registering any it lost); returns failures."""
-    dest = registry_for(cluster)
-    with ThreadPoolExecutor(RENEW_THREADS) as pool:
-        outcomes = list(pool.map(lambda b: _beat(dest, *b), beats))
-    failures = outcomes.count(False)
-    if failures:
-        log.warning("%s: %d of %d lease renewals failed", cluster, failures, len(beats))
-    return failures
-
-
-def renew_leases(cluster_id: int) -> int:
-    """Renew every lease of ours at one cluster, whoever owns it (tests, benches)."""
-    beats = beats_by_cluster(leased_rows()).get(cluster_id, [])
-    return send_beats(Cluster.objects.get(pk=cluster_id), beats)
-
-
-def _beat(dest, service: ServiceKey, instance: Instance) -> bool:
-    try:
-        dest.heartbeat(service, instance)
-        return True
-    except RegistryError as exc:
-        log.debug("heartbeat of %s %s failed: %s", service, instance.key, exc)
-        return False
-
-
-def leased_cluster_ids() -> set[int]:
-    """Clusters that currently hold registrations of ours."""
-    return set(beats_by_cluster(leased_rows()))

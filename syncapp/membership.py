@@ -35,10 +35,16 @@ class Membership:
         self.ttl = ttl
         self.nodes: tuple[str, ...] = (node_id,)
         self.reachable = redis is not None
+        # Nodes seen to die (their keeper's socket closed) before Redis expires them:
+        # node -> monotonic time until which they count as dead whatever Redis says.
+        self.suspects: dict[str, float] = {}
 
     def refresh(self) -> bool:
         """Renew our entry and re-read the live nodes; True when the set changed."""
         nodes = self._live_nodes() if self.redis is not None else (self.node_id,)
+        now = time.monotonic()
+        self.suspects = {n: until for n, until in self.suspects.items() if until > now}
+        nodes = tuple(n for n in nodes if n not in self.suspects)
         changed, self.nodes = nodes != self.nodes, nodes
         if changed:
             log.info("live nodes: %s", ", ".join(nodes))
@@ -59,6 +65,16 @@ class Membership:
             return (self.node_id,)
         self.reachable = True
         return tuple(sorted(m.decode() if isinstance(m, bytes) else m for m in members))
+
+    def suspect(self, node: str) -> bool:
+        """Count a node as dead now, for one TTL (by then Redis has expired it, if dead);
+        True when that changed the live nodes."""
+        self.suspects[node] = time.monotonic() + self.ttl
+        nodes = tuple(n for n in self.nodes if n != node)
+        changed, self.nodes = nodes != self.nodes, nodes
+        if changed:
+            log.info("node %s is gone; live nodes: %s", node, ", ".join(nodes))
+        return changed
 
     def owns(self, item) -> bool:
         return owner_of(str(item), self.nodes) == self.node_id

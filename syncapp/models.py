@@ -142,8 +142,10 @@ class ServiceSync(models.Model):
     source_count = models.IntegerField(default=0)
     dest_count = models.IntegerField(default=0)
     source_digest = models.CharField(max_length=40, blank=True)
-    # The instances we registered at the destination: renewed by the heartbeat job.
+    # The instances we registered at the destination: renewed (or held) by the keepers.
     leases = models.JSONField(default=list, blank=True)
+    # When `leases` last changed: the keepers apply changed rows within a fraction of a second.
+    leases_changed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     retired = models.BooleanField(default=False, help_text="no longer listed by the source")
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)

@@ -3,7 +3,7 @@
 Kinds: Nacos, ZooKeeper with Dubbo provider names and with Curator names, Eureka, Consul.
 A same-kind pair runs between two servers (Nacos and r-nacos, two Eureka servers, two Consul
 agents) or two chroots of one ZooKeeper. The engine runs in-process as the workers run it
-(syncapp.jobs: scan_task, then sync_service for each row, then renew_leases), with the test
+(syncapp.jobs: scan_task, sync_service for each row; the keeper's renew_leases), with the test
 database. Natives are written by separate adapters and kept alive; on ZooKeeper as Dubbo and
 Spring write them (a node of their own, whatever else is at that ip:port).
 
@@ -26,6 +26,7 @@ from kazoo.client import KazooClient
 from syncapp import jobs
 from syncapp.connections import forget_all
 from syncapp.engine.markers import DEST_CLUSTER, MARKER_KEYS, SOURCE_CLUSTER, SYNC_TAG
+from syncapp.keeper import leases
 from syncapp.models import Cluster, SyncTask
 from syncapp.registries import curator, dubbo_url, registry_class
 from syncapp.registries.base import Instance, Registry, RegistryError, ServiceKey
@@ -176,8 +177,8 @@ def sync_round(task: SyncTask, ends: tuple[End, End], force: bool = False) -> No
     """What beat and workers do: scan, sync each service, renew our leases; apps beat too."""
     for row_id in jobs.scan_task(task.pk):
         jobs.sync_service(row_id, force)
-    for cluster_id in jobs.leased_cluster_ids():
-        assert jobs.renew_leases(cluster_id) == 0
+    for cluster_id in leases.leased_cluster_ids():
+        assert leases.renew_leases(cluster_id) == 0
     for end in ends:
         end.renew()
 

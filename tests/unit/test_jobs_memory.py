@@ -4,6 +4,7 @@ import pytest
 
 from syncapp import jobs
 from syncapp.engine.markers import SOURCE_CLUSTER
+from syncapp.keeper import leases
 from syncapp.models import Cluster, ServiceSync, SyncTask
 from syncapp.registries import memory
 from syncapp.registries.base import Instance, ServiceKey
@@ -116,9 +117,9 @@ def test_lease_renewal_puts_back_a_copy_the_destination_lost():
     register("a", SVC, 1, 2)
     sync_round(task)
     memory.store("b").services[SVC].clear()  # e.g. the destination restarted
-    assert jobs.renew_leases(task.destination_id) == 0
+    assert leases.renew_leases(task.destination_id) == 0
     assert ports_at("b") == [1, 2]
-    assert jobs.leased_cluster_ids() == {task.destination_id}
+    assert leases.leased_cluster_ids() == {task.destination_id}
 
 
 def test_an_unchanged_source_is_not_rewritten():

@@ -5,8 +5,7 @@ import time
 import pytest
 from django.db import OperationalError
 
-from syncapp import jobs
-from syncapp.keeper import Keeper
+from syncapp.keeper import Keeper, leases
 from syncapp.membership import Membership
 from syncapp.models import ServiceSync
 from syncapp.registries import memory
@@ -43,8 +42,15 @@ def restored() -> set[str]:
 
 
 def names_of_rows(keeper) -> set[str]:
-    rows = ServiceSync.objects.all()
-    return {row.service for row in rows if keeper.owns_row(row.pk)}
+    """Services whose copies at b this keeper owns."""
+    rows = ServiceSync.objects.select_related("task")
+    return {
+        row.service for row in rows if keeper.owns_target((row.task.destination_id, key_of(row)))
+    }
+
+
+def key_of(row) -> ServiceKey:
+    return ServiceKey(row.namespace, row.group, row.service)
 
 
 def test_each_node_renews_only_its_own_share(synced):
@@ -72,7 +78,7 @@ def test_renewals_go_on_from_memory_while_the_database_is_down(synced, monkeypat
     def database_down(*args, **kwargs):
         raise OperationalError("(2013, 'Lost connection to MySQL server')")
 
-    monkeypatch.setattr(jobs, "leased_rows", database_down)
+    monkeypatch.setattr(leases, "leased_rows", database_down)
     lose_all_copies()
     keeper.renew_round()
     assert restored() == {s.name for s in SERVICES}

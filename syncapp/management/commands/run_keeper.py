@@ -1,4 +1,4 @@
-"""`manage.py run_keeper`: this node's membership, change feeds and lease renewals."""
+"""`manage.py run_keeper`: this node's membership, change feeds and registrations."""
 
 import signal
 import threading
@@ -6,7 +6,8 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from syncapp.keeper import Keeper
+from syncapp.keeper import HANDOVER_GRACE, Keeper
+from syncapp.keeper.peers import Peers
 from syncapp.membership import Membership
 
 STEP_SECONDS = 0.2  # how long changes may gather before their jobs are queued
@@ -23,19 +24,23 @@ def redis_client():
 
 
 class Command(BaseCommand):
-    help = "Hold this node's share of change feeds and lease renewals."
+    help = "Hold this node's share of change feeds and registrations."
 
     def handle(self, *args, **options):
         stopping = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-        membership = Membership(settings.NODE_ID, redis_client(), settings.MEMBER_TTL)
+        redis = redis_client()
+        membership = Membership(settings.NODE_ID, redis, settings.MEMBER_TTL)
         membership.refresh()
         keeper = Keeper(membership, settings.HEARTBEAT_INTERVAL)
-        keeper.start(membership_every=MEMBERSHIP_SECONDS)
+        if redis is not None:  # several nodes: watch the others' sockets
+            keeper.peers = Peers(settings.NODE_ID, redis, settings.PEER_ADDRESS, keeper.peer_died)
+            keeper.refresh_membership()
+        keeper.start(membership_every=MEMBERSHIP_SECONDS, changes_every=STEP_SECONDS)
         steps = 0
         try:
             while not stopping.wait(STEP_SECONDS):
                 keeper.step_feeds(reconcile=steps % RECONCILE_EVERY == 0)
                 steps += 1
         finally:
-            keeper.close()
+            keeper.close(grace=HANDOVER_GRACE if redis is not None else 0.0)

@@ -1,0 +1,243 @@
+"""Keep-alive at a Nacos destination: N services x M copies held over gRPC by the product's
+keeper, next to a raw gRPC batch baseline measured in the same run.
+
+    .venv/bin/python -m bench.keepalive [--services 10000] [--instances 3] [--rest 60]
+
+Needs the test bed's Nacos (python -m tests.testbed up nacos). Two runs, one after the other,
+each in a group of its own at the same Nacos:
+- raw: the official nacos-sdk-python 3.x client registers one batch per service (16 at a time)
+  over one connection: the floor for "register everything".
+- product: the rows a sync leaves behind (leases of a paused task, so no source is read) are
+  written to a fresh product database, then `bin/msesync start -d` runs the keeper alone
+  (MSESYNC_ROLES=keeper): it reads the rows, holds every service's set as one batch, and keeps
+  the connection. Clock: from the start command until Nacos lists every copy.
+Both are timed to the moment Nacos' own service list (v3 admin API) counts every instance.
+Then the keeper is left alone `--rest` seconds: its CPU (utime + stime of its process group
+from /proc) and RSS are sampled, and every copy must still be listed at the end.
+"""
+
+import argparse
+import asyncio
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+from bench.common import print_table
+from tests.support.product import Product, wait_for
+from tests.testbed.pytest_plugin import exported
+
+GROUP_PAGE = 500
+
+
+def listed_instances(nacos: str, group: str) -> int:
+    """Instances Nacos counts in one group of `public` (every page of its service list)."""
+    total, page = 0, 1
+    while True:
+        reply = requests.get(
+            f"http://{nacos}/nacos/v3/admin/ns/service/list",
+            params={
+                "namespaceId": "public",
+                "groupNameParam": group,
+                "pageNo": page,
+                "pageSize": GROUP_PAGE,
+                "ignoreEmptyService": "true",
+            },
+            timeout=30,
+        )
+        reply.raise_for_status()
+        data = reply.json().get("data") or {}
+        items = data.get("pageItems") or []
+        total += sum(int(i.get("ipCount") or i.get("instanceCount") or 0) for i in items)
+        if len(items) < GROUP_PAGE:
+            return total
+        page += 1
+
+
+def copies(services: int, instances: int, tag: str) -> list[tuple[str, list[dict]]]:
+    return [
+        (
+            f"{tag}-{s:05}",
+            [
+                {"ip": f"10.{s // 250 % 250}.{s % 250}.{n + 1}", "port": 8000 + n}
+                for n in range(instances)
+            ],
+        )
+        for s in range(services)
+    ]
+
+
+# --- raw: the official SDK, one batch per service ------------------------------------------
+
+
+async def sdk_batches(nacos: str, group: str, fleet, cache_dir: str):
+    """Register every batch; returns (start time, client): the client holds them."""
+    from v2.nacos import ClientConfigBuilder, NacosNamingService
+    from v2.nacos.naming.model.instance import Instance
+    from v2.nacos.naming.model.naming_param import BatchRegisterInstanceParam
+
+    config = (
+        ClientConfigBuilder()
+        .server_address(nacos)
+        .namespace_id("public")
+        .cache_dir(cache_dir)
+        .log_dir(cache_dir)
+        .build()
+    )
+    client = await NacosNamingService.create_naming_service(config)
+    limit = asyncio.Semaphore(16)
+
+    async def one(name, hosts):
+        param = BatchRegisterInstanceParam(
+            service_name=name,
+            group_name=group,
+            instances=[Instance(ip=h["ip"], port=h["port"], ephemeral=True) for h in hosts],
+        )
+        async with limit:
+            await client.batch_register_instances(param)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(name, hosts) for name, hosts in fleet))
+    return started, client
+
+
+def raw_run(nacos: str, fleet, expected: int) -> float:
+    group = f"RAW{uuid.uuid4().hex[:6]}"
+    cache = tempfile.mkdtemp(prefix="bench-sdk-")
+
+    async def run():
+        started, client = await sdk_batches(nacos, group, fleet, cache)
+        wait_for(lambda: listed_instances(nacos, group) >= expected, 600, 0.5, "raw copies")
+        elapsed = time.perf_counter() - started
+        await client.shutdown()
+        return elapsed
+
+    try:
+        return asyncio.run(run())
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+# --- the product's keeper ----------------------------------------------------------------
+
+
+SEED_ROWS = """
+from django.utils import timezone
+from syncapp.engine.markers import markers
+from syncapp.models import Cluster, ServiceSync, SyncTask
+import json, sys
+fleet = json.load(open(sys.argv[-1]))
+src = Cluster.objects.create(cluster_name="bench-src", cluster_type="ZOOKEEPER",
+                             connect_keys=["127.0.0.1:1"])
+dst = Cluster.objects.create(cluster_name="bench-dst", cluster_type="NACOS",
+                             connect_keys=[fleet["nacos"]])
+task = SyncTask.objects.create(source=src, destination=dst, paused=True)
+mark = markers("bench-src", "bench-dst", "ZOOKEEPER", str(task.pk))
+now = timezone.now()
+rows = [
+    ServiceSync(task=task, namespace="public", group=fleet["group"], service=name,
+                leases=[{"ip": h["ip"], "port": h["port"], "weight": 1.0, "healthy": True,
+                         "enabled": True, "cluster": "DEFAULT", "metadata": mark}
+                        for h in hosts],
+                leases_changed_at=now)
+    for name, hosts in fleet["services"]
+]
+ServiceSync.objects.bulk_create(rows, batch_size=1000)
+"""
+
+
+def group_processes(pgid: int) -> list[tuple[Path, list[str]]]:
+    """(proc dir, stat fields after the name) of every process in a process group."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            found.append((stat.parent, fields))
+    return found
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """utime + stime of every process in a process group, in seconds."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(int(f[11]) + int(f[12]) for _, f in group_processes(pgid)) / ticks
+
+
+def largest_rss_mb(pgid: int) -> float:
+    """RSS of the group's largest process (the keeper; the rest is its restart loop)."""
+    sizes = [0]
+    for proc, _ in group_processes(pgid):
+        for line in (proc / "status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                sizes.append(int(line.split()[1]))
+    return max(sizes) / 1024
+
+
+def product_run(nacos: str, fleet, expected: int, rest: float) -> dict:
+    import json
+
+    group = f"KEEP{uuid.uuid4().hex[:6]}"
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-keepalive-"))
+    product = Product(data_dir, {"MSESYNC_ROLES": "keeper"}, timings={})
+    try:
+        product.run("bin/msesync", "install")
+        product.manage("migrate", "--noinput", "-v", "0")
+        spec = data_dir / "fleet.json"
+        spec.write_text(json.dumps({"nacos": nacos, "group": group, "services": fleet}))
+        product.manage("shell", "-c", SEED_ROWS, str(spec))
+        started = time.perf_counter()
+        product.start()
+        wait_for(lambda: listed_instances(nacos, group) >= expected, 900, 0.5, "held copies")
+        register = time.perf_counter() - started
+        pgid = int((data_dir / "run" / "keeper.pid").read_text())
+        time.sleep(min(5.0, rest))  # the start-up settles
+        cpu_before, at = group_cpu_seconds(pgid), time.perf_counter()
+        rss = 0.0
+        while time.perf_counter() - at < rest:
+            time.sleep(1)
+            rss = max(rss, largest_rss_mb(pgid))
+        cpu = (group_cpu_seconds(pgid) - cpu_before) / (time.perf_counter() - at)
+        still = listed_instances(nacos, group)
+        return {"register": register, "cpu": cpu, "rss": rss, "still": still}
+    finally:
+        product.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--services", type=int, default=10000)
+    parser.add_argument("--instances", type=int, default=3)
+    parser.add_argument("--rest", type=float, default=60.0, help="seconds at rest to sample")
+    args = parser.parse_args()
+    nacos = exported("nacos")["NACOS_ADDR"]
+    tag = f"ka{uuid.uuid4().hex[:4]}"
+    fleet = copies(args.services, args.instances, tag)
+    expected = args.services * args.instances
+    raw = raw_run(nacos, fleet, expected)
+    product = product_run(nacos, fleet, expected, args.rest)
+    print_table(
+        f"keep-alive at Nacos: {args.services} services x {args.instances} copies",
+        ("run", "until all listed (s)", "ratio", "CPU at rest (% core)", "RSS (MB)", "listed"),
+        [
+            ("raw gRPC batches (nacos-sdk-python)", f"{raw:.1f}", "1.00", "", "", expected),
+            (
+                "product: keeper (bin/msesync start)",
+                f"{product['register']:.1f}",
+                f"{product['register'] / raw:.2f}",
+                f"{product['cpu'] * 100:.2f}",
+                f"{product['rss']:.0f}",
+                product["still"],
+            ),
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()

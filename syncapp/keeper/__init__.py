@@ -1,0 +1,289 @@
+"""The keeper: one per node, it holds this node's share of the work that outlives a job.
+
+- membership: refresh our entry every second and learn who else is alive (membership.py),
+  and hold a socket to every other keeper to see one die within milliseconds (peers.py);
+- change feeds: watch the sources of the task ways this node owns (feeds.py);
+- registrations (leases.py): each (destination, service) has one owner among the live nodes.
+  Where copies live as long as a connection (Nacos gRPC), the owner's connection holds them:
+  rows whose copies changed are applied within STEP seconds, a share handed over by a death
+  is held at once, and a share given away is withdrawn only after HANDOVER_GRACE, once the new
+  owner had time to register it (register before withdraw). Other destinations' leases are
+  renewed every MSESYNC_HEARTBEAT_INTERVAL.
+
+What to keep is read from the database and kept in memory, so a database outage does not
+stop renewals: the last known registrations are kept until it returns.
+"""
+
+import datetime
+import logging
+import threading
+import time
+
+from django.db import close_old_connections
+
+from syncapp.connections import registry_for
+from syncapp.feeds import Feeds
+from syncapp.keeper import leases
+from syncapp.membership import Membership, owner_of
+from syncapp.models import Cluster
+from syncapp.registries.base import RegistryError, ServiceKey
+
+log = logging.getLogger(__name__)
+HANDOVER_GRACE = 2.0  # Nacos lists a new registration ~0.6 s after it; its push takes ~0.55 s
+CHANGES_OVERLAP = datetime.timedelta(seconds=2)  # clocks of worker hosts may differ a little
+
+Target = tuple[int, ServiceKey]  # (destination cluster id, destination service)
+
+
+def item_of(target: Target) -> str:
+    return f"keep:{target[0]}:{target[1]}"
+
+
+class LeasePlan:
+    """Every registration of ours, by row: read from the database, kept across outages."""
+
+    def __init__(self):
+        self.beats: dict[int, tuple[Cluster, list[leases.Beat]]] = {}  # row id -> (cluster, beats)
+        self.watermark = None  # newest leases_changed_at seen
+
+    def reload(self) -> bool:
+        try:
+            self.beats = leases.leases_by_row(leases.leased_rows())
+        except Exception as exc:  # database restarting: keep renewing what we knew
+            close_old_connections()
+            log.warning("cannot read leases (%s); renewing the %d rows known", exc, len(self.beats))
+            return False
+        return True
+
+    def read_changes(self) -> set[Target]:
+        """Fold in rows whose copies changed since the last look; the targets they touch."""
+        since = self.watermark - CHANGES_OVERLAP if self.watermark else None
+        rows = list(leases.leased_rows(changed_since=since)) if since else []
+        if since is None:  # first look: start from now, the full reload covers the rest
+            self.watermark = _newest_change() or datetime.datetime.now(datetime.UTC)
+            return set()
+        touched = {t for row in rows for t in self.targets_of(row.pk)}
+        fresh = leases.leases_by_row([row for row in rows if row.leases])
+        for row in rows:
+            self.beats.pop(row.pk, None)
+            self.watermark = max(self.watermark, row.leases_changed_at)
+        self.beats.update(fresh)
+        return touched | {t for row_id in fresh for t in self.targets_of(row_id)}
+
+    def targets_of(self, row_id: int) -> set[Target]:
+        cluster, beats = self.beats.get(row_id, (None, []))
+        return {(cluster.pk, target) for target, _ in beats}
+
+    def copies(self) -> dict[Target, list]:
+        """Every (cluster, service) we keep, with all its copies (rows may share one)."""
+        grouped: dict[Target, list] = {}
+        for cluster, beats in self.beats.values():
+            for target, instance in beats:
+                grouped.setdefault((cluster.pk, target), []).append((target, instance))
+        return grouped
+
+    def clusters(self) -> dict[int, Cluster]:
+        return {cluster.pk: cluster for cluster, _ in self.beats.values()}
+
+    def owned(self, owns) -> dict[int, tuple[Cluster, list[leases.Beat]]]:
+        """This node's share, per cluster id."""
+        share: dict[int, tuple[Cluster, list[leases.Beat]]] = {}
+        for cluster, beats in self.beats.values():
+            mine = [b for b in beats if owns((cluster.pk, b[0]))]
+            if mine:
+                share.setdefault(cluster.pk, (cluster, []))[1].extend(mine)
+        return share
+
+
+def _newest_change():
+    from syncapp.models import ServiceSync
+
+    return (
+        ServiceSync.objects.exclude(leases_changed_at=None)
+        .order_by("-leases_changed_at")
+        .values_list("leases_changed_at", flat=True)
+        .first()
+    )
+
+
+class Keeper:
+    def __init__(self, membership: Membership, heartbeat_interval: float, send_task=None):
+        self.membership = membership
+        self.heartbeat_interval = heartbeat_interval
+        self.feeds = Feeds(send_task=send_task, owns=self.owns_way)
+        self.plan = LeasePlan()
+        self.peers = None  # syncapp.keeper.peers.Peers, where there are other nodes
+        self.stopping = threading.Event()
+        self.reconcile_soon = threading.Event()
+        self.status: dict = {}
+        self.held_clusters: dict[int, Cluster] = {}  # clusters whose copies we may hold
+        self.released: dict[Target, float] = {}  # share given away -> when we noticed
+        self._membership_lock = threading.Lock()
+
+    def owns_way(self, way) -> bool:
+        return self.membership.owns(f"way:{way[0]}:{way[1]}")
+
+    def owns_target(self, target: Target) -> bool:
+        return self.membership.owns(item_of(target))
+
+    # --- keeping registrations ----------------------------------------------------
+
+    def renew_round(self) -> dict:
+        """Keep this node's share of every registration we hold; returns what was done."""
+        self.plan.reload()
+        status = self.renew(self.owns_target)
+        self.withdraw_released()
+        return status
+
+    def renew(self, owns) -> dict:
+        """Keep the known registrations whose (cluster, service) `owns` accepts."""
+        nodes = self.membership.nodes
+        beats = failures = 0
+        for cluster, cluster_beats in self.plan.owned(owns).values():
+            beats += len(cluster_beats)
+            failures += leases.keep(cluster, cluster_beats)
+        close_old_connections()
+        return {"nodes": list(nodes), "beats": beats, "failures": failures, "at": time.time()}
+
+    def apply_changes(self) -> int:
+        """Hold at once the copies jobs changed since the last look; returns services held."""
+        touched = self.plan.read_changes()
+        if not touched:
+            return 0
+        copies = self.plan.copies()
+        clusters = self.plan.clusters()
+        mine = [t for t in touched if self.owns_target(t)]
+        for cluster_id in {t[0] for t in mine}:
+            cluster = clusters.get(cluster_id) or Cluster.objects.filter(pk=cluster_id).first()
+            if cluster is None or self._held_adapter(cluster) is None:
+                continue  # leases: the job registered them; the round renews them
+            groups = {t[1]: [i for _, i in copies.get(t, [])] for t in mine if t[0] == cluster_id}
+            leases.hold_all(registry_for(cluster), groups)
+        return len(mine)
+
+    def _held_adapter(self, cluster: Cluster):
+        try:
+            adapter = leases.held_at(cluster)
+        except RegistryError:
+            return None
+        if adapter is not None:
+            self.held_clusters[cluster.pk] = cluster
+        return adapter
+
+    def withdraw_released(self) -> None:
+        """Withdraw held copies nobody wants any more at once, and copies now owned by
+        another node once it has had HANDOVER_GRACE to register them."""
+        wanted = self.plan.copies()
+        now = time.monotonic()
+        for cluster in {**self.plan.clusters(), **self.held_clusters}.values():
+            adapter = self._held_adapter(cluster)
+            if adapter is None:
+                continue
+            gone = []
+            for service in adapter.held_services():
+                target = (cluster.pk, service)
+                if target in wanted and self.owns_target(target):
+                    self.released.pop(target, None)
+                elif target not in wanted or now - self.released.setdefault(target, now) > (
+                    HANDOVER_GRACE
+                ):
+                    gone.append(service)
+            if gone:
+                leases.hold_all(adapter, {service: [] for service in gone})
+                for service in gone:
+                    self.released.pop((cluster.pk, service), None)
+
+    def take_over(self, before: tuple[str, ...]) -> None:
+        """Keep at once what a membership change handed us: a round in progress can take
+        seconds, and the dead node's copies are already vanishing at the destination."""
+        me = self.membership.node_id
+
+        def gained(target: Target) -> bool:
+            return self.owns_target(target) and owner_of(item_of(target), before) != me
+
+        def keep_gained() -> None:
+            try:
+                self.status["takeover"] = self.renew(gained)
+            except Exception:
+                log.exception("keeping a taken-over share failed")
+            self.publish()
+
+        threading.Thread(target=keep_gained, name="takeover", daemon=True).start()
+
+    def renew_forever(self) -> None:
+        while not self.stopping.is_set():
+            started = time.monotonic()
+            try:
+                self.status["round"] = self.renew_round()
+            except Exception:
+                log.exception("lease renewal round failed")
+            self.publish()
+            self.stopping.wait(max(self.heartbeat_interval - (time.monotonic() - started), 0))
+
+    def apply_changes_forever(self, every: float) -> None:
+        while not self.stopping.wait(every):
+            try:
+                self.apply_changes()
+            except Exception:  # the database may be restarting: the next look catches up
+                close_old_connections()
+                log.exception("applying changed copies failed")
+
+    # --- membership and feeds -------------------------------------------------------
+
+    def hold_membership(self, every: float) -> None:
+        """A thread of its own: a slow feed or database must never make us look dead."""
+        while not self.stopping.wait(every):
+            self.refresh_membership()
+
+    def refresh_membership(self) -> None:
+        with self._membership_lock:
+            before = self.membership.nodes
+            changed = self.membership.refresh()
+        if self.peers is not None:
+            self.peers.publish()
+            self.peers.follow(self.membership.nodes)
+        if changed:
+            self.take_over(before)
+            self.reconcile_soon.set()  # watches follow the new shares at the next step
+
+    def peer_died(self, node: str) -> None:
+        """A peer's socket closed: its share is ours to hold now, before Redis expires it."""
+        with self._membership_lock:
+            before = self.membership.nodes
+            changed = self.membership.suspect(node)
+        if changed:
+            self.take_over(before)
+            self.reconcile_soon.set()
+
+    def start(self, membership_every: float, changes_every: float = 0.2) -> None:
+        for name, target, args in (
+            ("renewals", self.renew_forever, ()),
+            ("membership", self.hold_membership, (membership_every,)),
+            ("changes", self.apply_changes_forever, (changes_every,)),
+        ):
+            threading.Thread(target=target, args=args, name=name, daemon=True).start()
+
+    def step_feeds(self, reconcile: bool) -> None:
+        if self.reconcile_soon.is_set():
+            self.reconcile_soon.clear()
+            reconcile = True
+        try:
+            self.feeds.step(reconcile)
+        except Exception:  # the database or broker may be restarting: try again next step
+            close_old_connections()
+            log.exception("change-feed step failed")
+        self.status["ways"] = len(self.feeds.watches)
+
+    def publish(self) -> None:
+        self.membership.publish({"node": self.membership.node_id, **self.status})
+
+    def close(self, grace: float = 0.0) -> None:
+        """Leave: the others take our share over at once; we hold ours `grace` seconds
+        more, so that copies are registered by their new holders before ours go."""
+        self.stopping.set()
+        self.membership.leave()
+        if self.peers is not None:
+            self.peers.close()
+        self.feeds.close()
+        if grace and self.held_clusters:
+            time.sleep(grace)

@@ -1,0 +1,137 @@
+"""What we registered, and keeping it alive: beats for leases, holds for held copies.
+
+Every registration of ours is on its ServiceSync row (`leases`: the desired copies of that
+service in that way). A destination whose adapter `holds_by_connection` (Nacos over gRPC)
+keeps a copy exactly as long as the connection that wrote it: the keeper that owns the
+(destination, service) writes the whole set in one `hold` and keeps its connection open.
+Other destinations hold leases any node can renew: Eureka renew, Consul TTL pass, Nacos v1
+beats, ZooKeeper (re-created if its session lost it).
+"""
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from syncapp.connections import registry_for
+from syncapp.engine.naming import dest_service_key
+from syncapp.jobs import direction_for
+from syncapp.models import Cluster, ServiceSync
+from syncapp.registries.base import Instance, RegistryError, ServiceKey
+
+log = logging.getLogger(__name__)
+RENEW_THREADS = 16
+
+Beat = tuple[ServiceKey, Instance]
+
+
+def leased_rows(changed_since=None):
+    """Rows holding registrations of ours (changed since a time, if given)."""
+    rows = ServiceSync.objects.select_related("task__source", "task__destination")
+    if changed_since is not None:
+        return rows.filter(leases_changed_at__gte=changed_since)
+    return rows.exclude(leases=[])
+
+
+def leases_by_row(rows) -> dict[int, tuple[Cluster, list[Beat]]]:
+    """row id -> (destination cluster, what to keep there)."""
+    result = {}
+    directions = {}  # one per task and way: building one looks up the destination adapter
+    for row in rows:
+        way = (row.task_id, row.reverse)
+        if way not in directions:
+            directions[way] = direction_for(row.task, row.reverse)
+        target = dest_service_key(
+            ServiceKey(row.namespace, row.group, row.service), directions[way]
+        )
+        cluster = row.task.source if row.reverse else row.task.destination
+        result[row.pk] = (cluster, [(target, Instance.from_dict(d)) for d in row.leases])
+    return result
+
+
+def beats_by_cluster(rows) -> dict[int, tuple[Cluster, list[Beat]]]:
+    """What to keep, per destination cluster id."""
+    beats: dict[int, tuple[Cluster, list[Beat]]] = {}
+    for cluster, row_beats in leases_by_row(rows).values():
+        beats.setdefault(cluster.pk, (cluster, []))[1].extend(row_beats)
+    return beats
+
+
+def by_target(beats: list[Beat]) -> dict[ServiceKey, list[Instance]]:
+    """Copies grouped per destination service: rows of several tasks may share one."""
+    grouped: dict[ServiceKey, dict[tuple, Instance]] = {}
+    for target, instance in beats:
+        grouped.setdefault(target, {})[instance.key] = instance
+    return {target: list(copies.values()) for target, copies in grouped.items()}
+
+
+def held_at(cluster: Cluster):
+    """The cluster's adapter if it holds copies by connection, else None (raises if down)."""
+    dest = registry_for(cluster)
+    return dest if dest.holds_by_connection else None
+
+
+def keep(cluster: Cluster, beats: list[Beat], withdraw_others: bool = False) -> int:
+    """Keep these registrations alive at their cluster; returns how many failed.
+
+    `withdraw_others`: `beats` is everything that should be held there, so copies this
+    process holds for any other service are withdrawn.
+    """
+    try:
+        dest = registry_for(cluster)
+        held = dest.holds_by_connection
+    except RegistryError as exc:
+        log.warning("%s: cannot keep %d registrations: %s", cluster, len(beats), exc)
+        return len(beats)
+    if held:
+        groups = by_target(beats)
+        if withdraw_others:
+            groups.update({t: [] for t in dest.held_services() if t not in groups})
+        return hold_all(dest, groups)
+    outcomes = run_all(lambda beat: _beat(dest, *beat), beats)
+    failures = outcomes.count(False)
+    if failures:
+        log.warning("%s: %d of %d lease renewals failed", cluster, failures, len(beats))
+    return failures
+
+
+def hold_all(dest, groups: dict[ServiceKey, list[Instance]]) -> int:
+    """Hold each service's set (empty: withdraw); returns the copies that failed."""
+    items = list(groups.items())
+    outcomes = run_all(lambda item: _hold(dest, *item), items)
+    return sum(len(copies) or 1 for (_, copies), ok in zip(items, outcomes, strict=True) if not ok)
+
+
+def run_all(work, items) -> list[bool]:
+    items = list(items)
+    if len(items) <= 1:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(min(RENEW_THREADS, len(items))) as pool:
+        return list(pool.map(work, items))
+
+
+def _hold(dest, target: ServiceKey, copies: list[Instance]) -> bool:
+    try:
+        dest.hold(target, copies)
+        return True
+    except RegistryError as exc:
+        log.warning("holding %s at %s failed: %s", target, dest.config.name, exc)
+        return False
+
+
+def _beat(dest, service: ServiceKey, instance: Instance) -> bool:
+    try:
+        dest.heartbeat(service, instance)
+        return True
+    except RegistryError as exc:
+        log.debug("heartbeat of %s %s failed: %s", service, instance.key, exc)
+        return False
+
+
+def renew_leases(cluster_id: int) -> int:
+    """Keep every registration of ours at one cluster, whoever owns it (tests, benches)."""
+    cluster, beats = beats_by_cluster(leased_rows()).get(cluster_id, (None, []))
+    return keep(cluster or Cluster.objects.get(pk=cluster_id), beats, withdraw_others=True)
+
+
+def leased_cluster_ids() -> set[int]:
+    """Clusters that currently hold registrations of ours."""
+    return set(beats_by_cluster(leased_rows()))

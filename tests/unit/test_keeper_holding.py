@@ -1,0 +1,102 @@
+"""Copies held by a connection (Nacos over gRPC) are written by the keeper that owns them."""
+
+import time
+
+import pytest
+
+from syncapp import jobs
+from syncapp.connections import forget_all
+from syncapp.keeper import HANDOVER_GRACE, Keeper
+from syncapp.membership import Membership
+from syncapp.models import Cluster, ServiceSync, SyncTask
+from syncapp.registries import memory
+from syncapp.registries.base import ServiceKey
+from tests.unit.test_jobs_memory import ports_at, register
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_memory")]
+SVC = ServiceKey("public", "DEFAULT_GROUP", "orders")
+
+
+@pytest.fixture(autouse=True)
+def closed_adapters():
+    yield
+    forget_all()
+
+
+def held_task(source="a"):
+    a, _ = Cluster.objects.get_or_create(
+        cluster_name=source, defaults={"cluster_type": "MEMORY", "connect_keys": ["m"]}
+    )
+    b, _ = Cluster.objects.get_or_create(
+        cluster_name="b", defaults={"cluster_type": "MEMORY_HELD", "connect_keys": ["m"]}
+    )
+    return SyncTask.objects.create(source=a, destination=b)
+
+
+def keeper(node="n1", nodes=("n1",)) -> Keeper:
+    k = Keeper(Membership(node), heartbeat_interval=5)
+    k.membership.nodes = nodes
+    return k
+
+
+def sync(task):
+    for row_id in jobs.scan_task(task.pk):
+        jobs.sync_service(row_id)
+
+
+def test_a_job_writes_nothing_and_the_keeper_holds_what_changed_within_a_step():
+    task = held_task()
+    register("a", SVC, 1, 2)
+    k = keeper()
+    k.apply_changes()  # first look: from now on
+    sync(task)
+    assert ports_at("b") == []  # the worker's connection holds nothing
+    assert k.apply_changes() == 1
+    assert ports_at("b") == [1, 2]
+    register("a", SVC, 3)
+    sync(task)
+    k.apply_changes()
+    assert ports_at("b") == [1, 2, 3]
+
+
+def test_rows_of_two_tasks_into_one_service_are_held_as_one_set():
+    register("a", SVC, 1)
+    register("c", SVC, 2)
+    tasks = [held_task("a"), held_task("c")]
+    for task in tasks:
+        sync(task)
+    keeper().renew_round()
+    assert ports_at("b") == [1, 2]  # one hold per service would otherwise keep only one
+
+
+def test_a_service_nobody_wants_is_withdrawn_at_the_next_round():
+    task = held_task()
+    register("a", SVC, 1)
+    sync(task)
+    k = keeper()
+    k.renew_round()
+    assert ports_at("b") == [1]
+    memory.store("a").services.clear()
+    sync(task)  # the row is retired and dropped
+    assert not ServiceSync.objects.exists()
+    k.renew_round()
+    assert ports_at("b") == []
+
+
+def test_a_share_given_away_is_withdrawn_only_after_the_new_owner_had_time():
+    task = held_task()
+    services = [ServiceKey("public", "DEFAULT_GROUP", f"s{n}") for n in range(12)]
+    for n, service in enumerate(services):
+        register("a", service, 100 + n)
+    sync(task)
+    alone = keeper("n1", ("n1",))
+    alone.renew_round()
+    assert all(ports_at("b", s) for s in services)
+    alone.membership.nodes = ("n1", "n2")  # n2 joined and owns part of the share now
+    alone.renew_round()
+    assert all(ports_at("b", s) for s in services)  # still held: n2 registers first
+    time.sleep(HANDOVER_GRACE + 0.1)
+    alone.renew_round()
+    mine = {s for s in services if alone.owns_target((task.destination_id, s))}
+    assert 0 < len(mine) < len(services)
+    assert {s for s in services if ports_at("b", s)} == mine
