@@ -161,7 +161,11 @@ def sync_service(row_id: int, force: bool = False) -> None:
     except RegistryError as exc:
         record_failure(row, exc, (timezone.now() - started).total_seconds())
         return
-    record_success(row, result, (timezone.now() - started).total_seconds())
+    # A held copy is withdrawn by its keeper when it sees the row's empty set: keep the row
+    # until then (the next scan drops it), instead of deleting the signal with the row.
+    record_success(
+        row, result, (timezone.now() - started).total_seconds(), keep_row=dest.holds_by_connection
+    )
 
 
 def record_failure(row: ServiceSync, exc: Exception, duration: float | None = None) -> None:
@@ -172,7 +176,9 @@ def record_failure(row: ServiceSync, exc: Exception, duration: float | None = No
     )
 
 
-def record_success(row: ServiceSync, result, duration: float | None = None) -> None:
+def record_success(
+    row: ServiceSync, result, duration: float | None = None, keep_row: bool = False
+) -> None:
     now = timezone.now()
     if result.skipped:
         ServiceSync.objects.filter(pk=row.pk).update(
@@ -180,8 +186,8 @@ def record_success(row: ServiceSync, result, duration: float | None = None) -> N
         )
         return
     leases = [i.to_dict() for i in result.leases]
-    if row.retired and not leases:
-        row.delete()  # held copies of it are withdrawn by the keeper's next round
+    if row.retired and not leases and not (keep_row and row.leases):
+        row.delete()
         return
     changed = {"leases": leases, "leases_changed_at": now} if leases != row.leases else {}
     ServiceSync.objects.filter(pk=row.pk).update(

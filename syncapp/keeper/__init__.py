@@ -14,102 +14,40 @@ What to keep is read from the database and kept in memory, so a database outage 
 stop renewals: the last known registrations are kept until it returns.
 """
 
-import datetime
 import logging
 import threading
 import time
 
 from django.db import close_old_connections
 
-from syncapp.connections import registry_for
 from syncapp.feeds import Feeds
 from syncapp.keeper import leases
+from syncapp.keeper.plan import LeasePlan, Target
 from syncapp.membership import Membership, owner_of
 from syncapp.models import Cluster
-from syncapp.registries.base import RegistryError, ServiceKey
+from syncapp.registries.base import RegistryError
 
 log = logging.getLogger(__name__)
 HANDOVER_GRACE = 2.0  # Nacos lists a new registration ~0.6 s after it; its push takes ~0.55 s
-CHANGES_OVERLAP = datetime.timedelta(seconds=2)  # clocks of worker hosts may differ a little
-
-Target = tuple[int, ServiceKey]  # (destination cluster id, destination service)
+RELOAD_EVERY = 60.0  # seconds between full reads of every row (changes arrive every step)
 
 
 def item_of(target: Target) -> str:
     return f"keep:{target[0]}:{target[1]}"
 
 
-class LeasePlan:
-    """Every registration of ours, by row: read from the database, kept across outages."""
-
-    def __init__(self):
-        self.beats: dict[int, tuple[Cluster, list[leases.Beat]]] = {}  # row id -> (cluster, beats)
-        self.watermark = None  # newest leases_changed_at seen
-
-    def reload(self) -> bool:
-        try:
-            self.beats = leases.leases_by_row(leases.leased_rows())
-        except Exception as exc:  # database restarting: keep renewing what we knew
-            close_old_connections()
-            log.warning("cannot read leases (%s); renewing the %d rows known", exc, len(self.beats))
-            return False
-        return True
-
-    def read_changes(self) -> set[Target]:
-        """Fold in rows whose copies changed since the last look; the targets they touch."""
-        since = self.watermark - CHANGES_OVERLAP if self.watermark else None
-        rows = list(leases.leased_rows(changed_since=since)) if since else []
-        if since is None:  # first look: start from now, the full reload covers the rest
-            self.watermark = _newest_change() or datetime.datetime.now(datetime.UTC)
-            return set()
-        touched = {t for row in rows for t in self.targets_of(row.pk)}
-        fresh = leases.leases_by_row([row for row in rows if row.leases])
-        for row in rows:
-            self.beats.pop(row.pk, None)
-            self.watermark = max(self.watermark, row.leases_changed_at)
-        self.beats.update(fresh)
-        return touched | {t for row_id in fresh for t in self.targets_of(row_id)}
-
-    def targets_of(self, row_id: int) -> set[Target]:
-        cluster, beats = self.beats.get(row_id, (None, []))
-        return {(cluster.pk, target) for target, _ in beats}
-
-    def copies(self) -> dict[Target, list]:
-        """Every (cluster, service) we keep, with all its copies (rows may share one)."""
-        grouped: dict[Target, list] = {}
-        for cluster, beats in self.beats.values():
-            for target, instance in beats:
-                grouped.setdefault((cluster.pk, target), []).append((target, instance))
-        return grouped
-
-    def clusters(self) -> dict[int, Cluster]:
-        return {cluster.pk: cluster for cluster, _ in self.beats.values()}
-
-    def owned(self, owns) -> dict[int, tuple[Cluster, list[leases.Beat]]]:
-        """This node's share, per cluster id."""
-        share: dict[int, tuple[Cluster, list[leases.Beat]]] = {}
-        for cluster, beats in self.beats.values():
-            mine = [b for b in beats if owns((cluster.pk, b[0]))]
-            if mine:
-                share.setdefault(cluster.pk, (cluster, []))[1].extend(mine)
-        return share
-
-
-def _newest_change():
-    from syncapp.models import ServiceSync
-
-    return (
-        ServiceSync.objects.exclude(leases_changed_at=None)
-        .order_by("-leases_changed_at")
-        .values_list("leases_changed_at", flat=True)
-        .first()
-    )
-
-
 class Keeper:
-    def __init__(self, membership: Membership, heartbeat_interval: float, send_task=None):
+    def __init__(
+        self,
+        membership: Membership,
+        heartbeat_interval: float,
+        send_task=None,
+        reload_every: float = RELOAD_EVERY,
+    ):
         self.membership = membership
         self.heartbeat_interval = heartbeat_interval
+        self.reload_every = reload_every
+        self.reloaded_at = float("-inf")
         self.feeds = Feeds(send_task=send_task, owns=self.owns_way)
         self.plan = LeasePlan()
         self.peers = None  # syncapp.keeper.peers.Peers, where there are other nodes
@@ -129,17 +67,22 @@ class Keeper:
     # --- keeping registrations ----------------------------------------------------
 
     def renew_round(self) -> dict:
-        """Keep this node's share of every registration we hold; returns what was done."""
-        self.plan.reload()
-        status = self.renew(self.owns_target)
+        """Renew this node's share of every lease; now and then re-read everything and hold
+        it all again (held copies need nothing between changes: the connection keeps them)."""
+        full = time.monotonic() - self.reloaded_at >= self.reload_every
+        if full and self.plan.reload():
+            self.reloaded_at = time.monotonic()
+        status = self.renew(self.owns_target, held_too=full)
         self.withdraw_released()
         return status
 
-    def renew(self, owns) -> dict:
+    def renew(self, owns, held_too: bool = True) -> dict:
         """Keep the known registrations whose (cluster, service) `owns` accepts."""
         nodes = self.membership.nodes
         beats = failures = 0
         for cluster, cluster_beats in self.plan.owned(owns).values():
+            if not held_too and self._held_adapter(cluster) is not None:
+                continue
             beats += len(cluster_beats)
             failures += leases.keep(cluster, cluster_beats)
         close_old_connections()
@@ -147,18 +90,15 @@ class Keeper:
 
     def apply_changes(self) -> int:
         """Hold at once the copies jobs changed since the last look; returns services held."""
-        touched = self.plan.read_changes()
-        if not touched:
-            return 0
-        copies = self.plan.copies()
+        mine = [t for t in self.plan.read_changes() if self.owns_target(t)]
         clusters = self.plan.clusters()
-        mine = [t for t in touched if self.owns_target(t)]
         for cluster_id in {t[0] for t in mine}:
             cluster = clusters.get(cluster_id) or Cluster.objects.filter(pk=cluster_id).first()
-            if cluster is None or self._held_adapter(cluster) is None:
+            adapter = cluster and self._held_adapter(cluster)
+            if adapter is None:
                 continue  # leases: the job registered them; the round renews them
-            groups = {t[1]: [i for _, i in copies.get(t, [])] for t in mine if t[0] == cluster_id}
-            leases.hold_all(registry_for(cluster), groups)
+            groups = {t[1]: self.plan.copies_of(t) for t in mine if t[0] == cluster_id}
+            leases.hold_all(adapter, groups)
         return len(mine)
 
     def _held_adapter(self, cluster: Cluster):
@@ -173,7 +113,6 @@ class Keeper:
     def withdraw_released(self) -> None:
         """Withdraw held copies nobody wants any more at once, and copies now owned by
         another node once it has had HANDOVER_GRACE to register them."""
-        wanted = self.plan.copies()
         now = time.monotonic()
         for cluster in {**self.plan.clusters(), **self.held_clusters}.values():
             adapter = self._held_adapter(cluster)
@@ -182,11 +121,10 @@ class Keeper:
             gone = []
             for service in adapter.held_services():
                 target = (cluster.pk, service)
-                if target in wanted and self.owns_target(target):
+                wanted = self.plan.wanted(target)
+                if wanted and self.owns_target(target):
                     self.released.pop(target, None)
-                elif target not in wanted or now - self.released.setdefault(target, now) > (
-                    HANDOVER_GRACE
-                ):
+                elif not wanted or now - self.released.setdefault(target, now) > HANDOVER_GRACE:
                     gone.append(service)
             if gone:
                 leases.hold_all(adapter, {service: [] for service in gone})

@@ -23,12 +23,10 @@ RENEW_THREADS = 16
 Beat = tuple[ServiceKey, Instance]
 
 
-def leased_rows(changed_since=None):
-    """Rows holding registrations of ours (changed since a time, if given)."""
+def leased_rows(everything: bool = False):
+    """Rows holding registrations of ours (every row, with `everything`)."""
     rows = ServiceSync.objects.select_related("task__source", "task__destination")
-    if changed_since is not None:
-        return rows.filter(leases_changed_at__gte=changed_since)
-    return rows.exclude(leases=[])
+    return rows if everything else rows.exclude(leases=[])
 
 
 def leases_by_row(rows) -> dict[int, tuple[Cluster, list[Beat]]]:

@@ -34,7 +34,7 @@ def held_task(source="a"):
 
 
 def keeper(node="n1", nodes=("n1",)) -> Keeper:
-    k = Keeper(Membership(node), heartbeat_interval=5)
+    k = Keeper(Membership(node), heartbeat_interval=5, reload_every=0)  # every round reads all
     k.membership.nodes = nodes
     return k
 
@@ -69,7 +69,7 @@ def test_rows_of_two_tasks_into_one_service_are_held_as_one_set():
     assert ports_at("b") == [1, 2]  # one hold per service would otherwise keep only one
 
 
-def test_a_service_nobody_wants_is_withdrawn_at_the_next_round():
+def test_a_service_gone_from_the_source_is_withdrawn_within_a_step_then_its_row_dropped():
     task = held_task()
     register("a", SVC, 1)
     sync(task)
@@ -77,8 +77,21 @@ def test_a_service_nobody_wants_is_withdrawn_at_the_next_round():
     k.renew_round()
     assert ports_at("b") == [1]
     memory.store("a").services.clear()
-    sync(task)  # the row is retired and dropped
+    sync(task)  # retired: its copies are emptied, the row stays until the keeper saw it
+    assert ServiceSync.objects.get().leases == []
+    k.apply_changes()
+    assert ports_at("b") == []
+    sync(task)  # the next scan drops the row
     assert not ServiceSync.objects.exists()
+
+
+def test_a_service_nobody_wants_any_more_is_withdrawn_at_the_next_full_round():
+    task = held_task()
+    register("a", SVC, 1)
+    sync(task)
+    k = keeper()
+    k.renew_round()
+    ServiceSync.objects.all().delete()  # e.g. the task was deleted
     k.renew_round()
     assert ports_at("b") == []
 
