@@ -1,12 +1,16 @@
-"""nacos-sdk-python's legacy HTTP NacosClient against both Nacos servers (Java and r-nacos)."""
+"""The official nacos-sdk-python 3.x gRPC client against both Nacos servers (Java and r-nacos).
 
+An independent client: what it registers, msesync's adapter reads back, and the reverse.
+"""
+
+import asyncio
 import uuid
 
-import nacos
 import pytest
 
-# The legacy client builds an ssl.SSLContext() the old way even for plain HTTP.
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:nacos.client")
+from syncapp.registries.base import ClusterConfig, Instance, ServiceKey
+from syncapp.registries.nacos import NacosRegistry
+from tests.support.waiting import wait_until
 
 PORTS = (18001, 18002, 18003)
 
@@ -16,31 +20,69 @@ def nacos_addr(request) -> str:
     return request.getfixturevalue(request.param)
 
 
-@pytest.fixture
-def client(nacos_addr, tmp_path):
-    client = nacos.NacosClient(
-        server_addresses=nacos_addr, namespace="public", logDir=str(tmp_path)
+async def sdk_client(address: str, cache_dir: str):
+    from v2.nacos import ClientConfigBuilder, NacosNamingService
+
+    config = (
+        ClientConfigBuilder()
+        .server_address(address)
+        .namespace_id("public")
+        .cache_dir(cache_dir)
+        .log_dir(cache_dir)
+        .build()
     )
-    client.set_options(snapshot_base=str(tmp_path / "snapshot"))  # not ./nacos-data
-    return client
+    return await NacosNamingService.create_naming_service(config)
 
 
-@pytest.fixture
-def service(client):
+def test_what_the_official_client_registers_we_read_and_the_reverse(nacos_addr, tmp_path):
+    from v2.nacos.naming.model.naming_param import (
+        BatchRegisterInstanceParam,
+        ListInstanceParam,
+        RegisterInstanceParam,
+    )
+
     name = f"smoke-{uuid.uuid4().hex[:8]}"
-    yield name
-    for port in PORTS:
-        client.remove_naming_instance(name, "127.0.0.1", port)
+    ours = NacosRegistry(ClusterConfig("smoke", "NACOS", (nacos_addr,)))
+    ours_key = ServiceKey("public", "DEFAULT_GROUP", f"{name}-ours")
 
-
-def test_it_lists_back_the_instances_it_registered(client, service):
-    for port in PORTS:
-        registered = client.add_naming_instance(
-            service, "127.0.0.1", port, metadata={"smoke": str(port)}
+    async def scenario():
+        client = await sdk_client(nacos_addr, str(tmp_path))
+        batch = [
+            RegisterInstanceParam(
+                ip="127.0.0.1", port=p, service_name=name, metadata={"smoke": str(p)}
+            )
+            for p in PORTS
+        ]
+        await client.batch_register_instances(
+            BatchRegisterInstanceParam(service_name=name, instances=batch)
         )
-        assert registered is True
+        read = ServiceKey("public", "DEFAULT_GROUP", name)
+        await asyncio.to_thread(
+            wait_until, lambda: len(ours.list_instances(read)) == len(PORTS), 10
+        )
+        theirs = ours.list_instances(read)
+        ours.hold(ours_key, [Instance("127.0.0.2", p, metadata={"by": "msesync"}) for p in PORTS])
 
-    hosts = client.list_naming_instance(service)["hosts"]
+        async def sdk_sees_ours():
+            for _ in range(40):
+                listed = await client.list_instances(
+                    # healthy_only=False would mean "unhealthy only" to the SDK
+                    ListInstanceParam(service_name=ours_key.name, healthy_only=True)
+                )
+                if len(listed) == len(PORTS):
+                    return listed
+                await asyncio.sleep(0.25)
+            return []
 
-    assert sorted(host["port"] for host in hosts) == list(PORTS)
-    assert {host["metadata"]["smoke"] for host in hosts} == {str(port) for port in PORTS}
+        seen = await sdk_sees_ours()
+        await client.shutdown()
+        return theirs, seen
+
+    try:
+        theirs, seen = asyncio.run(scenario())
+    finally:
+        ours.close()
+    assert sorted(i.port for i in theirs) == list(PORTS)
+    assert {i.metadata["smoke"] for i in theirs} == {str(p) for p in PORTS}
+    assert sorted(i.port for i in seen) == list(PORTS)
+    assert {i.metadata.get("by") for i in seen} == {"msesync"}

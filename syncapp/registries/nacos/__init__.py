@@ -70,10 +70,16 @@ class NacosRegistry(Registry):
         if self._forced == "grpc" or self._has_grpc(address):
             additive = is_additive(self.http.server_state())
             log.info("%s: Nacos over gRPC (additive batches: %s)", self.config.name, additive)
-            return GrpcNaming(address, self._grpc_headers, additive, self.config.name)
+            return GrpcNaming(
+                address, self._grpc_headers, additive, self.config.name, self._update_over_http
+            )
         self.http.call("GET", "/v1/ns/service/list", {"pageNo": 1, "pageSize": 1})
         log.info("%s: Nacos without gRPC: v1 HTTP", self.config.name)
         return HttpNaming(self.http)
+
+    def _update_over_http(self, service: ServiceKey, instance: Instance) -> None:
+        """r-nacos: change a registered instance's metadata (gRPC cannot, there)."""
+        self.http.call("PUT", "/v1/ns/instance", data=HttpNaming(self.http).form(service, instance))
 
     def _has_grpc(self, address: str) -> bool:
         probe = GrpcConnection(address, name=f"{self.config.name}-probe")

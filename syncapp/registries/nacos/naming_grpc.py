@@ -5,8 +5,9 @@ connection holds ONE record per service: a second register or batch replaces the
 a single deregister after a batch drops the whole batch. So every write here is "this
 connection holds exactly this set for the service": one full batch per service (`hold`),
 never single calls mixed with batches. r-nacos differs (batches add to what the connection
-holds, a single deregister removes one, an empty batch is refused): `additive` servers get
-a batch of the set plus a deregister per instance that left it.
+holds, a single deregister removes one, an empty batch is refused, and an instance keeps the
+metadata it was first registered with): `additive` servers get a batch of the set, a
+deregister per instance that left it, and an update per instance that changed.
 
 One connection per namespace, as the official clients do: a server push names the service
 and group but not the namespace, so the connection it arrives on says which namespace.
@@ -53,10 +54,20 @@ class GrpcNaming:
     protocol = "grpc"
     holds_by_connection = True
 
-    def __init__(self, address: str, headers: Callable[[dict], dict], additive: bool, name: str):
+    def __init__(
+        self,
+        address: str,
+        headers: Callable[[dict], dict],
+        additive: bool,
+        name: str,
+        update: Callable[[ServiceKey, Instance], None] | None = None,
+    ):
         self.address = address
         self.headers = headers
         self.additive = additive
+        # For additive servers: change a listed instance's fields (r-nacos updates metadata
+        # only through its v1 HTTP API, whatever is registered again over gRPC).
+        self.update = update
         self.name = name
         self.on_change: Callable[[ServiceKey | None], None] | None = None
         self._conns: dict[str, GrpcConnection] = {}
@@ -132,6 +143,9 @@ class GrpcNaming:
                     "InstanceRequest",
                     {"type": "deregisterInstance", "instance": instance_body(before[key])},
                 )
+            for key in before.keys() & want.keys():
+                if before[key] != want[key]:  # r-nacos keeps the first metadata it was given
+                    self.update(service, want[key])
 
     def _batch(self, service: ServiceKey, instances: list[Instance]) -> None:
         self._request(
