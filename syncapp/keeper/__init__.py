@@ -19,12 +19,13 @@ import threading
 import time
 
 from django.db import close_old_connections
+from django.utils import timezone
 
 from syncapp.feeds import Feeds
 from syncapp.keeper import leases
 from syncapp.keeper.plan import LeasePlan, Target
 from syncapp.membership import Membership, owner_of
-from syncapp.models import Cluster
+from syncapp.models import Cluster, ServiceSync
 from syncapp.registries.base import RegistryError
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class Keeper:
         self.status: dict = {}
         self.held_clusters: dict[int, Cluster] = {}  # clusters whose copies we may hold
         self.released: dict[Target, float] = {}  # share given away -> when we noticed
+        self.failed_holds: dict[Target, str] = {}  # held services whose last write failed
         self._membership_lock = threading.Lock()
 
     def owns_way(self, way) -> bool:
@@ -84,7 +86,8 @@ class Keeper:
             if not held_too and self._held_adapter(cluster) is not None:
                 continue
             beats += len(cluster_beats)
-            failures += leases.keep(cluster, cluster_beats)
+            failures += leases.keep(cluster, cluster_beats, on_hold_errors=self.hold_failed)
+        failures += self.retry_failed_holds()
         close_old_connections()
         return {"nodes": list(nodes), "beats": beats, "failures": failures, "at": time.time()}
 
@@ -98,8 +101,54 @@ class Keeper:
             if adapter is None:
                 continue  # leases: the job registered them; the round renews them
             groups = {t[1]: self.plan.copies_of(t) for t in mine if t[0] == cluster_id}
-            leases.hold_all(adapter, groups)
+            self.record_holds(cluster, groups, leases.hold_all(adapter, groups))
         return len(mine)
+
+    # --- failed holds: on the rows until they succeed ------------------------------------
+
+    def record_holds(self, cluster: Cluster, groups: dict, errors: dict) -> None:
+        """Failures go on their rows; a success after a failure clears it there."""
+        self.hold_failed(cluster, errors)
+        recovered = [(cluster.pk, s) for s in groups if s not in errors]
+        recovered = [t for t in recovered if self.failed_holds.pop(t, None) is not None]
+        if recovered:
+            self._write_errors(recovered, "")
+
+    def hold_failed(self, cluster: Cluster, errors: dict) -> None:
+        targets = {(cluster.pk, service): error for service, error in errors.items()}
+        self.failed_holds.update(targets)
+        for target, error in targets.items():
+            self._write_errors([target], f"holding at {cluster}: {error}"[:2000])
+
+    def _write_errors(self, targets: list[Target], error: str) -> None:
+        rows = {row for t in targets for row in self.plan.rows_of.get(t, ())}
+        try:
+            update = {"last_error": error}
+            if error:
+                update["last_error_at"] = timezone.now()
+            ServiceSync.objects.filter(pk__in=rows).update(**update)
+        except Exception as exc:  # the database may be down: the next retry writes it
+            close_old_connections()
+            log.warning("cannot record hold outcome on %d rows: %s", len(rows), exc)
+
+    def retry_failed_holds(self) -> int:
+        """Hold again, every round, what failed; returns the copies still failing."""
+        failing = 0
+        for target in list(self.failed_holds):  # given away, or nobody wants it: not ours
+            if not (self.owns_target(target) and self.plan.wanted(target)):
+                del self.failed_holds[target]
+        clusters = self.plan.clusters()
+        for cluster_id in {t[0] for t in self.failed_holds}:
+            cluster = clusters.get(cluster_id)
+            adapter = cluster and self._held_adapter(cluster)
+            if adapter is None:
+                continue
+            targets = [t for t in self.failed_holds if t[0] == cluster_id and self.owns_target(t)]
+            groups = {t[1]: self.plan.copies_of(t) for t in targets}
+            errors = leases.hold_all(adapter, groups)
+            self.record_holds(cluster, groups, errors)
+            failing += sum(len(groups[s]) for s in errors)
+        return failing
 
     def _held_adapter(self, cluster: Cluster):
         try:

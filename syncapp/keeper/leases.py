@@ -67,11 +67,14 @@ def held_at(cluster: Cluster):
     return dest if dest.holds_by_connection else None
 
 
-def keep(cluster: Cluster, beats: list[Beat], withdraw_others: bool = False) -> int:
+def keep(
+    cluster: Cluster, beats: list[Beat], withdraw_others: bool = False, on_hold_errors=None
+) -> int:
     """Keep these registrations alive at their cluster; returns how many failed.
 
     `withdraw_others`: `beats` is everything that should be held there, so copies this
-    process holds for any other service are withdrawn.
+    process holds for any other service are withdrawn. `on_hold_errors(cluster, errors)`
+    hears why held services failed (the keeper writes it on their rows).
     """
     try:
         dest = registry_for(cluster)
@@ -83,7 +86,10 @@ def keep(cluster: Cluster, beats: list[Beat], withdraw_others: bool = False) -> 
         groups = by_target(beats)
         if withdraw_others:
             groups.update({t: [] for t in dest.held_services() if t not in groups})
-        return hold_all(dest, groups)
+        errors = hold_all(dest, groups)
+        if errors and on_hold_errors is not None:
+            on_hold_errors(cluster, errors)
+        return sum(len(groups[service]) or 1 for service in errors)
     outcomes = run_all(lambda beat: _beat(dest, *beat), beats)
     failures = outcomes.count(False)
     if failures:
@@ -91,11 +97,15 @@ def keep(cluster: Cluster, beats: list[Beat], withdraw_others: bool = False) -> 
     return failures
 
 
-def hold_all(dest, groups: dict[ServiceKey, list[Instance]]) -> int:
-    """Hold each service's set (empty: withdraw); returns the copies that failed."""
+def hold_all(dest, groups: dict[ServiceKey, list[Instance]]) -> dict[ServiceKey, str]:
+    """Hold each service's set (empty: withdraw); returns why each failed one failed."""
     items = list(groups.items())
     outcomes = run_all(lambda item: _hold(dest, *item), items)
-    return sum(len(copies) or 1 for (_, copies), ok in zip(items, outcomes, strict=True) if not ok)
+    return {
+        service: error
+        for (service, _), error in zip(items, outcomes, strict=True)
+        if error is not None
+    }
 
 
 def run_all(work, items) -> list[bool]:
@@ -106,13 +116,13 @@ def run_all(work, items) -> list[bool]:
         return list(pool.map(work, items))
 
 
-def _hold(dest, target: ServiceKey, copies: list[Instance]) -> bool:
+def _hold(dest, target: ServiceKey, copies: list[Instance]) -> str | None:
     try:
         dest.hold(target, copies)
-        return True
+        return None
     except RegistryError as exc:
         log.warning("holding %s at %s failed: %s", target, dest.config.name, exc)
-        return False
+        return str(exc)
 
 
 def _beat(dest, service: ServiceKey, instance: Instance) -> bool:

@@ -20,6 +20,7 @@ class MemoryStore:
         self.fail_reads = False
         self.beats = 0
         self.holds = 0  # hold() calls of connection-held adapters
+        self.refuse_writes = ""  # a refusal reason: connection-held writes fail with it
         self.watchers: list = []
 
     def changed(self, service) -> None:
@@ -97,6 +98,8 @@ class HeldMemoryRegistry(MemoryRegistry):
         self._held: dict[ServiceKey, list[Instance]] = {}
 
     def hold(self, service: ServiceKey, instances: list[Instance]) -> None:
+        if self.store.refuse_writes:
+            raise RegistryError(self.store.refuse_writes)
         for instance in self._held.get(service, []):
             self.store.services.get(service, {}).pop(instance.key, None)
         for instance in instances:

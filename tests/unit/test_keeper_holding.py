@@ -113,3 +113,22 @@ def test_a_share_given_away_is_withdrawn_only_after_the_new_owner_had_time():
     mine = {s for s in services if alone.owns_target((task.destination_id, s))}
     assert 0 < len(mine) < len(services)
     assert {s for s in services if ports_at("b", s)} == mine
+
+
+def test_a_refused_hold_stays_on_the_row_until_a_retry_succeeds():
+    task = held_task()
+    register("a", SVC, 1)
+    k = keeper()
+    k.apply_changes()
+    memory.store("b").refuse_writes = "metadata value too long (1500 > 1024)"
+    sync(task)
+    k.apply_changes()
+    row = ServiceSync.objects.get()
+    assert "metadata value too long" in row.last_error and row.last_error_at
+    jobs.sync_service(row.pk)  # an unchanged source: the job's success must not hide it
+    k.renew_round()
+    assert "metadata value too long" in ServiceSync.objects.get().last_error
+    memory.store("b").refuse_writes = ""
+    k.renew_round()
+    assert ports_at("b") == [1]
+    assert ServiceSync.objects.get().last_error == ""
