@@ -4,6 +4,7 @@ All protocol translation lives in the adapters: a Nacos host, a Dubbo provider U
 Curator payload, a Eureka InstanceInfo and a Consul health entry all become `Instance`.
 """
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -14,6 +15,17 @@ DEFAULT_CLUSTER = "DEFAULT"
 
 class RegistryError(Exception):
     """A registry could not be read or written. Never to be read as "empty"."""
+
+
+LONG_WORD = re.compile(r"\S{81,}")
+
+
+def brief(reason: str, limit: int = 500) -> str:
+    """A registry's refusal, short enough for a row, with its reason kept: servers echo the
+    offending value first (Consul quotes a 4 KB metadata value before saying what is wrong),
+    so long words are shortened, not the end of the message."""
+    shortened = LONG_WORD.sub(lambda m: f"{m[0][:40]}...({len(m[0])} chars)", reason)
+    return " ".join(shortened.split())[:limit]
 
 
 @dataclass(frozen=True, order=True)

@@ -38,7 +38,7 @@ from urllib.parse import unquote_to_bytes, urlsplit
 import consul
 import requests
 
-from syncapp.registries.base import Instance, Registry, RegistryError, ServiceKey
+from syncapp.registries.base import Instance, Registry, RegistryError, ServiceKey, brief
 from syncapp.registries.pollfeed import PollingFeed
 
 log = logging.getLogger(__name__)
@@ -164,7 +164,7 @@ class ConsulRegistry(Registry):
                 failures.append(f"{self.config.connect_keys[index]}: {type(exc).__name__}")
                 self._current = (index + 1) % len(self.clients)
             except consul.ConsulException as exc:
-                raise Refused(f"Consul: {exc}"[:300]) from exc
+                raise Refused(brief(f"Consul: {exc}")) from exc
         raise RegistryError(f"Consul unreachable ({'; '.join(failures)})")
 
     def _write(self, operation, what: str) -> None:

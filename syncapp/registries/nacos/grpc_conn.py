@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import grpc
 
-from syncapp.registries.base import RegistryError
+from syncapp.registries.base import RegistryError, brief
 from syncapp.registries.nacos import wire
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ class GrpcConnection:
         answer_kind, answer = self._call(link, kind, body, timeout)
         if answer_kind == "ErrorResponse" or answer.get("resultCode", 200) != 200:
             code = answer.get("errorCode")
-            raise NacosGrpcError(f"Nacos {kind}: refused ({code}): {answer.get('message')}")
+            raise NacosGrpcError(brief(f"Nacos {kind}: refused ({code}): {answer.get('message')}"))
         return answer
 
     def _call(self, link: Link, kind: str, body: dict, timeout: float) -> tuple[str, dict]:

@@ -13,7 +13,13 @@ import json
 import logging
 import time
 
-from syncapp.registries.base import DEFAULT_GROUP, ClusterConfig, RegistryError, ServiceKey
+from syncapp.registries.base import (
+    DEFAULT_GROUP,
+    ClusterConfig,
+    RegistryError,
+    ServiceKey,
+    brief,
+)
 from syncapp.registries.http import HttpClient
 from syncapp.registries.nacos.signing import naming_signature
 
@@ -42,7 +48,7 @@ def _token_of(resp) -> tuple[str, float]:
 
 def reason(resp) -> str:
     """What the server said, short: Nacos puts its reason in the body of a 4xx/5xx."""
-    return " ".join(resp.text.split())[:300]
+    return brief(resp.text, 300)
 
 
 class NacosHttp:
