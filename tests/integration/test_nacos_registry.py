@@ -222,3 +222,27 @@ def test_the_v1_path_serves_a_server_without_grpc(nacos_alt):
         for instance in registry.list_instances(service):
             registry.deregister(service, instance)
         registry.close()
+
+
+# --- test connection ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_test_connection_reads_an_instance_list_so_an_unusable_server_fails(nacos, monkeypatch):
+    """Nacos 3.1 with v1 off lists services over v3 but refuses v1 instance reads: an adapter
+    that only spoke v1 could not sync, and the probe says so instead of "connected"."""
+    from functools import partial
+
+    from syncapp.models import Cluster
+    from syncapp.ui import discovery
+
+    cluster = Cluster.objects.create(
+        cluster_name="probe", cluster_type="NACOS", connect_keys=[nacos]
+    )
+    usable = discovery.probe(cluster)
+    assert usable.ok and usable.protocol == "grpc", usable.error
+    monkeypatch.setattr(
+        discovery, "registry_class", lambda kind: partial(NacosRegistry, protocol="http")
+    )
+    refused = discovery.probe(cluster)
+    assert not refused.ok and "410" in refused.error
