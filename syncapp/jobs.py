@@ -15,6 +15,7 @@ from syncapp.connections import registry_for
 from syncapp.engine import Direction, sync_one_service
 from syncapp.engine.naming import dest_service_key
 from syncapp.models import Cluster, ServiceSync, SyncTask
+from syncapp.registries import registry_class
 from syncapp.registries.base import RegistryError, ServiceKey
 
 log = logging.getLogger(__name__)
@@ -30,14 +31,13 @@ def ways(task: SyncTask) -> list[tuple[bool, Cluster, Cluster]]:
 
 def direction_for(task: SyncTask, reverse: bool) -> Direction:
     src, dst = (task.destination, task.source) if reverse else (task.source, task.destination)
-    dest_adapter = registry_for(dst)
     return Direction(
         task_id=task.pk,
         source=src.cluster_name,
         dest=dst.cluster_name,
         source_kind=src.cluster_type,
         dest_kind=dst.cluster_type,
-        dest_syncs_health=dest_adapter.syncs_health,
+        dest_syncs_health=registry_class(dst.cluster_type).syncs_health,  # a capability
         keep_case=task.keep_case,
     )
 
