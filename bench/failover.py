@@ -57,8 +57,9 @@ class Bench:
         self.redis = redis_py.Redis.from_url(self.storage["REDIS_URL"], socket_timeout=2)
         self.sources = Sources(exports, services, instances, providers)
         self.proxies = {
-            "r-nacos": CountingProxy(exports["NACOS_ALT_ADDR"]),
-            "nacos": CountingProxy(exports["NACOS_ADDR"]),
+            # Nacos clients speak gRPC on the HTTP port + 1000: forwarded at the same offset.
+            "r-nacos": CountingProxy(exports["NACOS_ALT_ADDR"], companion_offset=1000),
+            "nacos": CountingProxy(exports["NACOS_ADDR"], companion_offset=1000),
             "zookeeper": CountingProxy(exports["ZK_ADDR"]),
         }
         everything = self.sources.nacos_services + self.sources.dubbo_services

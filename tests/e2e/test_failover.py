@@ -20,9 +20,12 @@ def steps(result) -> dict[str, dict]:
     return {step["step"].split(" (")[0].rsplit(" ", 1)[0]: step for step in result["steps"]}
 
 
-def test_no_client_ever_sees_a_missing_instance(result):
+def test_no_client_sees_an_instance_missing_for_more_than_a_second(result):
+    """Nacos copies are held by a keeper's gRPC connection: Nacos unlists a killed holder's
+    copies ~0.6 s after its death, and lists the new holder's ~0.6 s after it registers, so a
+    poll may fall between the two; the promise is a gap of at most 1 s (issue 11)."""
     for step in result["steps"]:
-        assert (step["step"], step["missing_polls"], step["worst_gap_ms"]) == (step["step"], 0, 0)
+        assert step["worst_gap_ms"] <= 1000, step
 
 
 def test_a_dead_nodes_work_is_owned_again_within_10_seconds(result):
