@@ -13,11 +13,18 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 
 from syncapp import patterns
+from syncapp.registries import USER_KINDS, registry_class
 
 MAX_CONNECT_KEYS = 32
 MAX_CONNECT_KEY_LENGTH = 255
+
+
 # Kinds whose adapter speaks HTTP and so also takes a URL (http or https) as a connect key.
-URL_KINDS = ("NACOS", "EUREKA", "CONSUL")
+def takes_urls(kind: str) -> bool:
+    """Whether a kind's connect keys may be URLs (else host:port[/chroot]): the adapter says."""
+    return registry_class(kind).connect_keys_take_urls
+
+
 HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 PORT = re.compile(r"[0-9]{1,5}")
 # ZooKeeper's own connect string: host:port, optionally one /chroot after the last key.
@@ -91,13 +98,13 @@ def validate_connect_key_list(value) -> None:
 
 def connect_key_problems(kind: str, keys) -> list[str]:
     """Why each key does not suit a cluster of `kind` (nothing for a kind we do not know)."""
-    if not isinstance(keys, list) or kind not in (*URL_KINDS, "ZOOKEEPER"):
+    if not isinstance(keys, list) or kind not in USER_KINDS:
         return []
     problems = []
     for key in keys:
         if not isinstance(key, str):
             continue  # the shape validator says so
-        problem = _zookeeper_key_problem(key) if kind == "ZOOKEEPER" else _http_key_problem(key)
+        problem = _http_key_problem(key) if takes_urls(kind) else _zookeeper_key_problem(key)
         if problem:
             problems.append(f"{key[:80]!r}: {problem}")
     return problems
@@ -151,8 +158,9 @@ def _host_problem(host: str) -> str | None:
     return None
 
 
-# Kinds that hold configuration a Config task can copy.
-CONFIG_KINDS = ("ZOOKEEPER",)
+def config_kinds() -> tuple[str, ...]:
+    """Kinds that hold configuration a Config task can copy (the adapters' `has_configs`)."""
+    return tuple(kind for kind in USER_KINDS if registry_class(kind).has_configs)
 
 
 def task_problems(sync_type: str, mode: str, source_kind: str, dest_kind: str) -> dict:
@@ -164,7 +172,8 @@ def task_problems(sync_type: str, mode: str, source_kind: str, dest_kind: str) -
         problems["mode"] = (
             "a Config task must be Unidirectional: znode data carries no marker to stop loops"
         )
+    kinds = config_kinds()
     for end, kind in (("source", source_kind), ("destination", dest_kind)):
-        if kind and kind not in CONFIG_KINDS:
-            problems[end] = f"Config sync needs a {' or '.join(CONFIG_KINDS)} cluster, not {kind}"
+        if kind and kind not in kinds:
+            problems[end] = f"Config sync needs a {' or '.join(kinds)} cluster, not {kind}"
     return problems

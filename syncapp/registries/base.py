@@ -132,6 +132,7 @@ class Registry:
     has_push_feed = False  # watch() pushes changes; without it the scan job polls
     upper_cases_names = False  # Eureka: names are stored upper-cased, read back lower-cased
     sync_source_name = ""  # the word nacos-sync writes in the `syncSource` marker (kind if "")
+    connect_keys_take_urls = True  # connectKeyList: host:port or a URL (ZooKeeper: no URLs)
     # True where a copy lives exactly as long as the connection that wrote it (Nacos gRPC):
     # such copies are written by the keeper that holds them, through `hold`, not by jobs.
     holds_by_connection = False

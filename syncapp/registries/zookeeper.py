@@ -57,6 +57,7 @@ class ZookeeperRegistry(Registry):
     syncs_health = False
     has_push_feed = True  # watches
     sync_source_name = "ZK"
+    connect_keys_take_urls = False  # host:port[/chroot]
 
     def __init__(self, config):
         super().__init__(config)
