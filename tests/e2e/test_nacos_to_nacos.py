@@ -100,7 +100,7 @@ def test_it_mirrors_services_of_both_namespaces_and_groups_and_follows_changes(
         )
 
     wait_for(all_copied, timeout=120, what="20 services x 50 instances at the destination")
-    assert "test" in dest.existing_namespaces()
+    assert "test" in dest.http.existing_namespaces()
     copy = dest.list_instances(services[0])[0]
     assert copy.metadata[SOURCE_CLUSTER] == f"{tag}-src"
     assert copy.metadata["destClusterId"] == f"{tag}-dst"

@@ -94,6 +94,7 @@ class GrpcConnection:
         self._last_used = 0.0
         self._watchdog: threading.Thread | None = None
         self._ready = threading.Event()  # set while a usable link is in place
+        self._retry_now = threading.Event()  # cuts a reconnect back-off short
 
     # --- requests -------------------------------------------------------------
 
@@ -132,6 +133,8 @@ class GrpcConnection:
                     target=self._watch_link, name=f"{self.name}-grpc", daemon=True
                 )
                 self._watchdog.start()
+        if not self._ready.is_set():
+            self._retry_now.set()  # someone needs it: skip what is left of the back-off
         if not self._ready.wait(CONNECT_TIMEOUT) or self._link is None:
             raise NacosGrpcError(f"Nacos gRPC {grpc_address(self.address)} unreachable")
         return self._link
@@ -216,7 +219,8 @@ class GrpcConnection:
                 if self._reconnect():
                     backoff = 0.1
                 else:
-                    self._closed.wait(backoff)
+                    self._retry_now.wait(backoff)
+                    self._retry_now.clear()
                     backoff = min(backoff * 2, MAX_BACKOFF)
                 continue
             if time.monotonic() - self._last_used > PROBE_EVERY:
@@ -255,6 +259,7 @@ class GrpcConnection:
 
     def close(self) -> None:
         self._closed.set()
+        self._retry_now.set()
         self._ready.set()  # wake waiters: link() sees the closed connection
         with self._lock:
             if self._link is not None:
