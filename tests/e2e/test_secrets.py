@@ -106,7 +106,8 @@ def test_secrets_appear_in_no_response_log_or_column(product, nacos, nacos_alt, 
 
     logs = {p.name: p.read_text() for p in (product.data_dir / "run").glob("*.log")}
     assert {"web.log", "worker.log"} <= set(logs)
-    assert "Nacos login refused (HTTP 500)" in logs["worker.log"], "Nacos 3 refused the login"
+    # Nacos 3.1 with auth off refuses the v3 login (403); calls go on without a token.
+    assert "Nacos login refused (HTTP 403)" in logs["worker.log"], "Nacos 3 refused the login"
     seen.update(logs)
 
     assert [where for where, text in seen.items() if leaks(text, marker)] == []
