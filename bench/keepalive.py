@@ -145,16 +145,17 @@ dst = Cluster.objects.create(cluster_name="bench-dst", cluster_type="NACOS",
                              connect_keys=[fleet["nacos"]])
 task = SyncTask.objects.create(source=src, destination=dst, paused=True)
 mark = markers("bench-src", "bench-dst", "ZOOKEEPER", str(task.pk))
-now = timezone.now()
 rows = [
     ServiceSync(task=task, namespace="public", group=fleet["group"], service=name,
                 leases=[{"ip": h["ip"], "port": h["port"], "weight": 1.0, "healthy": True,
                          "enabled": True, "cluster": "DEFAULT", "metadata": mark}
                         for h in hosts],
-                leases_changed_at=now)
+                )
     for name, hosts in fleet["services"]
 ]
 ServiceSync.objects.bulk_create(rows, batch_size=1000)
+# Stamped as jobs stamp rows: when their write commits (one statement for all here).
+ServiceSync.objects.filter(task=task).update(leases_changed_at=timezone.now())
 import time
 print(time.time())  # committed: the keeper may see them from now on
 """

@@ -58,13 +58,23 @@ class Keeper:
         self.held_clusters: dict[int, Cluster] = {}  # clusters whose copies we may hold
         self.released: dict[Target, float] = {}  # share given away -> when we noticed
         self.failed_holds: dict[Target, str] = {}  # held services whose last write failed
+        self._owned: dict[Target, bool] = {}  # owns_target's answers for `_owned_for`
+        self._owned_for: tuple[str, ...] = ()
         self._membership_lock = threading.Lock()
 
     def owns_way(self, way) -> bool:
         return self.membership.owns(f"way:{way[0]}:{way[1]}")
 
     def owns_target(self, target: Target) -> bool:
-        return self.membership.owns(item_of(target))
+        """Rendezvous hashing, remembered until the live nodes change (checked every round
+        for every copy: 30,000 hashes per round would be most of a quiet keeper's work)."""
+        nodes = self.membership.nodes
+        if self._owned_for != nodes:
+            self._owned, self._owned_for = {}, nodes
+        owned = self._owned.get(target)
+        if owned is None:
+            owned = self._owned[target] = self.membership.owns(item_of(target))
+        return owned
 
     # --- keeping registrations ----------------------------------------------------
 
@@ -82,9 +92,8 @@ class Keeper:
         """Keep the known registrations whose (cluster, service) `owns` accepts."""
         nodes = self.membership.nodes
         beats = failures = 0
-        for cluster, cluster_beats in self.plan.owned(owns).values():
-            if not held_too and self._held_adapter(cluster) is not None:
-                continue
+        clusters = [c for c in self.plan.clusters().values() if held_too or not self.holds(c)]
+        for cluster, cluster_beats in self.plan.owned(owns, {c.pk for c in clusters}).values():
             beats += len(cluster_beats)
             failures += leases.keep(cluster, cluster_beats, on_hold_errors=self.hold_failed)
         failures += self.retry_failed_holds()
@@ -94,6 +103,8 @@ class Keeper:
     def apply_changes(self) -> int:
         """Hold at once the copies jobs changed since the last look; returns services held."""
         mine = [t for t in self.plan.read_changes() if self.owns_target(t)]
+        if not mine:
+            return 0
         clusters = self.plan.clusters()
         for cluster_id in {t[0] for t in mine}:
             cluster = clusters.get(cluster_id) or Cluster.objects.filter(pk=cluster_id).first()
@@ -149,6 +160,9 @@ class Keeper:
             self.record_holds(cluster, groups, errors)
             failing += sum(len(groups[s]) for s in errors)
         return failing
+
+    def holds(self, cluster: Cluster) -> bool:
+        return self._held_adapter(cluster) is not None
 
     def _held_adapter(self, cluster: Cluster):
         try:

@@ -8,17 +8,20 @@ keeper reads almost nothing and a change is held within a step.
 import datetime
 import logging
 
-from django.db import close_old_connections
+from django.db import close_old_connections, models
 from django.utils import timezone
 
 from syncapp.keeper import leases
-from syncapp.models import Cluster, ServiceSync
+from syncapp.models import Cluster, ServiceSync, SyncTask
 from syncapp.registries.base import Instance, ServiceKey
 
 log = logging.getLogger(__name__)
 # Rows changed this far back are looked at again: worker hosts' clocks differ a little, and a
-# job's transaction commits a moment after it stamps the row. Later ones wait for the reload.
-CHANGES_OVERLAP = datetime.timedelta(seconds=2)
+# job's write commits a moment after it stamps the row (longer when SQLite is busy). Later
+# ones wait for the full reload. Only stamps are re-read, so a wide window is cheap.
+CHANGES_OVERLAP = datetime.timedelta(seconds=5)
+
+RELOAD_CHUNK = 500  # rows per query (SQLite limits a statement's parameters)
 
 Target = tuple[int, ServiceKey]  # (destination cluster id, destination service)
 Entry = tuple[Cluster, list[leases.Beat]]
@@ -29,21 +32,41 @@ class LeasePlan:
         self.beats: dict[int, Entry] = {}  # row id -> (destination cluster, its copies)
         self.rows_of: dict[Target, set[int]] = {}  # destination service -> rows copying into it
         self.seen: dict[int, datetime.datetime] = {}  # row id -> stamp folded in (recent ones)
+        self.stamps: dict[int, datetime.datetime | None] = {}  # row id -> stamp of its entry
+        self.version = None  # clusters and tasks as they were at the last reload
 
     # --- loading ------------------------------------------------------------------
 
     def reload(self) -> bool:
-        """Everything from the database; on failure keep what we knew (an outage)."""
+        """Catch up with the database; on failure keep what we knew (an outage).
+
+        Only rows whose stamp differs from the one we hold are read whole (a row's copies are
+        JSON: parsing 10,000 of them every minute would be most of a quiet keeper's work);
+        an edited cluster or task re-reads everything, as names and connections may change.
+        """
         try:
-            beats = leases.leases_by_row(leases.leased_rows())
+            self._catch_up()
         except Exception as exc:  # database restarting: keep renewing what we knew
             close_old_connections()
             log.warning("cannot read leases (%s); renewing the %d rows known", exc, len(self.beats))
             return False
-        self.beats, self.rows_of = {}, {}
-        for row_id, entry in beats.items():
-            self._set(row_id, entry)
         return True
+
+    def _catch_up(self) -> None:
+        version = _configuration_version()
+        if version != self.version:
+            self.beats, self.rows_of, self.stamps = {}, {}, {}
+        stamps = dict(ServiceSync.objects.exclude(leases=[]).values_list("pk", "leases_changed_at"))
+        stale = [pk for pk, at in stamps.items() if at is None or self.stamps.get(pk) != at]
+        for row_id in [pk for pk in self.beats if pk not in stamps]:
+            self._set(row_id, None)
+        for start in range(0, len(stale), RELOAD_CHUNK):
+            chunk = stale[start : start + RELOAD_CHUNK]
+            rows = leases.leased_rows().filter(pk__in=chunk)
+            for row_id, entry in leases.leases_by_row(rows).items():
+                self._set(row_id, entry)
+        self.stamps = {pk: stamps[pk] for pk in self.beats if pk in stamps}
+        self.version = version
 
     def read_changes(self) -> set[Target]:
         """Fold in the rows whose copies changed lately; returns the targets they touch."""
@@ -60,6 +83,7 @@ class LeasePlan:
         fresh = leases.leases_by_row([row for row in rows if row.leases])
         for row in rows:
             self._set(row.pk, fresh.get(row.pk))
+            self.stamps[row.pk] = row.leases_changed_at
         return touched | {t for row_id in fresh for t in self.targets_of(row_id)}
 
     def _set(self, row_id: int, entry: Entry | None) -> None:
@@ -92,13 +116,23 @@ class LeasePlan:
         return target in self.rows_of
 
     def clusters(self) -> dict[int, Cluster]:
+        """The destination clusters of every row (one row object each, the newest read)."""
         return {cluster.pk: cluster for cluster, _ in self.beats.values()}
 
-    def owned(self, owns) -> dict[int, Entry]:
-        """This node's share, per cluster id."""
+    def owned(self, owns, clusters=None) -> dict[int, Entry]:
+        """This node's share, per cluster id (of `clusters` only, if given)."""
         share: dict[int, Entry] = {}
         for cluster, beats in self.beats.values():
+            if clusters is not None and cluster.pk not in clusters:
+                continue
             mine = [b for b in beats if owns((cluster.pk, b[0]))]
             if mine:
                 share.setdefault(cluster.pk, (cluster, []))[1].extend(mine)
         return share
+
+
+def _configuration_version() -> tuple:
+    """Changes whenever a cluster or task is created, edited or deleted."""
+    clusters = Cluster.objects.aggregate(n=models.Count("pk"), at=models.Max("updated_at"))
+    tasks = SyncTask.objects.aggregate(n=models.Count("pk"), at=models.Max("updated_at"))
+    return tuple(clusters.values()) + tuple(tasks.values())
