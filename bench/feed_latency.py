@@ -115,7 +115,8 @@ class InProcessProduct:
         from syncapp.connections import forget_all
 
         self.stopped.set()
-        self.thread.join()
+        if self.thread.is_alive():
+            self.thread.join()
         self.keeper.close()
         self.pool.shutdown()
         forget_all()  # closes the connections that held our Nacos copies
@@ -250,7 +251,7 @@ def create_task(source, nacos: str, tag: str):
     from syncapp.models import Cluster, SyncTask
 
     src = Cluster.objects.create(
-        cluster_name=f"{tag}-{source.kind.lower()}",
+        cluster_name=f"{tag}-source-{source.kind.lower()}",
         cluster_type=source.kind,
         connect_keys=[source.address],
     )
@@ -327,7 +328,7 @@ def main() -> None:
     sources = [
         (EurekaSource(exported("eureka")["EUREKA_URL"], tag), 71),
         (ConsulSource(exported("consul")["CONSUL_ADDR"], tag), 72),
-        (NacosSource(exported("nacos_alt")["NACOS_ALT_ADDR"], tag), 73),
+        (NacosSource(exported("rnacos")["NACOS_ALT_ADDR"], tag), 73),
     ]
     product = InProcessProduct()
     results, tasks = {}, []
