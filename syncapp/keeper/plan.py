@@ -53,18 +53,22 @@ class LeasePlan:
         return True
 
     def _catch_up(self) -> None:
+        """Every database read first, then the swap: a read that fails half-way (a database
+        restarting) must leave the plan as it was, never emptied."""
         version = _configuration_version()
-        if version != self.version:
-            self.beats, self.rows_of, self.stamps = {}, {}, {}
         stamps = dict(ServiceSync.objects.exclude(leases=[]).values_list("pk", "leases_changed_at"))
-        stale = [pk for pk, at in stamps.items() if at is None or self.stamps.get(pk) != at]
+        known = self.stamps if version == self.version else {}
+        stale = [pk for pk, at in stamps.items() if at is None or known.get(pk) != at]
+        fresh = {}
+        for start in range(0, len(stale), RELOAD_CHUNK):
+            rows = leases.leased_rows().filter(pk__in=stale[start : start + RELOAD_CHUNK])
+            fresh.update(leases.leases_by_row(rows))
+        if version != self.version:
+            self.beats, self.rows_of = {}, {}
         for row_id in [pk for pk in self.beats if pk not in stamps]:
             self._set(row_id, None)
-        for start in range(0, len(stale), RELOAD_CHUNK):
-            chunk = stale[start : start + RELOAD_CHUNK]
-            rows = leases.leased_rows().filter(pk__in=chunk)
-            for row_id, entry in leases.leases_by_row(rows).items():
-                self._set(row_id, entry)
+        for row_id, entry in fresh.items():
+            self._set(row_id, entry)
         self.stamps = {pk: stamps[pk] for pk in self.beats if pk in stamps}
         self.version = version
 
