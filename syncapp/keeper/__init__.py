@@ -103,17 +103,27 @@ class Keeper:
     def apply_changes(self) -> int:
         """Hold at once the copies jobs changed since the last look; returns services held."""
         mine = [t for t in self.plan.read_changes() if self.owns_target(t)]
-        if not mine:
-            return 0
+        if mine:
+            self.hold_targets(mine)
+        return len(mine)
+
+    def hold_targets(self, targets: list[Target]) -> int:
+        """Hold each target's copies as the plan has them now, recording the outcome on its
+        rows; returns the copies that failed. Targets at leased (not held) clusters are left
+        to the round: their job registered them."""
+        failing = 0
         clusters = self.plan.clusters()
-        for cluster_id in {t[0] for t in mine}:
+        for cluster_id in {t[0] for t in targets}:
+            # A cluster whose last row just emptied is gone from the plan: still withdraw there.
             cluster = clusters.get(cluster_id) or Cluster.objects.filter(pk=cluster_id).first()
             adapter = cluster and self._held_adapter(cluster)
             if adapter is None:
-                continue  # leases: the job registered them; the round renews them
-            groups = {t[1]: self.plan.copies_of(t) for t in mine if t[0] == cluster_id}
-            self.record_holds(cluster, groups, leases.hold_all(adapter, groups))
-        return len(mine)
+                continue
+            groups = {t[1]: self.plan.copies_of(t) for t in targets if t[0] == cluster_id}
+            errors = leases.hold_all(adapter, groups)
+            self.record_holds(cluster, groups, errors)
+            failing += sum(len(groups[service]) for service in errors)
+        return failing
 
     # --- failed holds: on the rows until they succeed ------------------------------------
 
@@ -144,22 +154,10 @@ class Keeper:
 
     def retry_failed_holds(self) -> int:
         """Hold again, every round, what failed; returns the copies still failing."""
-        failing = 0
         for target in list(self.failed_holds):  # given away, or nobody wants it: not ours
             if not (self.owns_target(target) and self.plan.wanted(target)):
                 del self.failed_holds[target]
-        clusters = self.plan.clusters()
-        for cluster_id in {t[0] for t in self.failed_holds}:
-            cluster = clusters.get(cluster_id)
-            adapter = cluster and self._held_adapter(cluster)
-            if adapter is None:
-                continue
-            targets = [t for t in self.failed_holds if t[0] == cluster_id and self.owns_target(t)]
-            groups = {t[1]: self.plan.copies_of(t) for t in targets}
-            errors = leases.hold_all(adapter, groups)
-            self.record_holds(cluster, groups, errors)
-            failing += sum(len(groups[s]) for s in errors)
-        return failing
+        return self.hold_targets(list(self.failed_holds))
 
     def holds(self, cluster: Cluster) -> bool:
         return self._held_adapter(cluster) is not None
