@@ -5,6 +5,7 @@ outcome (counts, timestamps, last error) on the rows, so the UI can show why. Ke
 we registered alive (and holding Nacos gRPC copies) is the keepers' work: syncapp/keeper/.
 """
 
+import datetime
 import logging
 
 from celery import current_app
@@ -19,6 +20,11 @@ from syncapp.registries import registry_class
 from syncapp.registries.base import RegistryError, ServiceKey
 
 log = logging.getLogger(__name__)
+# Keepers learn of changed copy sets by re-reading the rows stamped this far back (workers'
+# clocks differ a little, and a job's write commits a moment after its stamp). A row whose
+# set was emptied is deleted only after twice that: until then it is a keeper's only signal
+# to withdraw the copies (a deleted row is noticed at the next full reload only).
+CHANGES_OVERLAP = datetime.timedelta(seconds=5)
 
 
 def ways(task: SyncTask) -> list[tuple[bool, Cluster, Cluster]]:
@@ -96,14 +102,16 @@ def scan_way(task: SyncTask, reverse: bool, source, dest) -> list[int]:
         add_missing_rows(task, reverse, listed, rows)
     present = {(k.namespace, k.group, k.name) for k in listed}
     row_ids, finished = [], []
-    for row in rows.only("id", "namespace", "group", "service", "retired", "leases"):
+    settled_before = timezone.now() - 2 * CHANGES_OVERLAP
+    fields = ("id", "namespace", "group", "service", "retired", "leases", "leases_changed_at")
+    for row in rows.only(*fields):
         gone = (row.namespace, row.group, row.service) not in present
         if gone != row.retired:
             ServiceSync.objects.filter(pk=row.pk).update(retired=gone)
         if not gone or row.leases:  # a retired row syncs once more to remove its copies
             row_ids.append(row.pk)
-        else:
-            finished.append(row.pk)  # gone, and nothing of ours left behind
+        elif row.leases_changed_at is None or row.leases_changed_at < settled_before:
+            finished.append(row.pk)  # gone, nothing of ours left, and the keepers saw it go
     ServiceSync.objects.filter(pk__in=finished).delete()
     return row_ids
 

@@ -11,15 +11,14 @@ import logging
 from django.db import close_old_connections, models
 from django.utils import timezone
 
+from syncapp.jobs import CHANGES_OVERLAP
 from syncapp.keeper import leases
 from syncapp.models import Cluster, ServiceSync, SyncTask
 from syncapp.registries.base import Instance, ServiceKey
 
 log = logging.getLogger(__name__)
-# Rows changed this far back are looked at again: worker hosts' clocks differ a little, and a
-# job's write commits a moment after it stamps the row (longer when SQLite is busy). Later
-# ones wait for the full reload. Only stamps are re-read, so a wide window is cheap.
-CHANGES_OVERLAP = datetime.timedelta(seconds=5)
+# Rows changed CHANGES_OVERLAP back are looked at again (later ones wait for the full
+# reload). Only stamps are re-read, so a wide window is cheap.
 
 RELOAD_CHUNK = 500  # rows per query (SQLite limits a statement's parameters)
 

@@ -1,8 +1,10 @@
 """Copies held by a connection (Nacos over gRPC) are written by the keeper that owns them."""
 
+import datetime
 import time
 
 import pytest
+from django.utils import timezone
 
 from syncapp import jobs
 from syncapp.connections import forget_all
@@ -78,10 +80,13 @@ def test_a_service_gone_from_the_source_is_withdrawn_within_a_step_then_its_row_
     assert ports_at("b") == [1]
     memory.store("a").services.clear()
     sync(task)  # retired: its copies are emptied, the row stays until the keeper saw it
+    sync(task)  # a scan before the keeper's next look keeps the row: it is the only signal
     assert ServiceSync.objects.get().leases == []
     k.apply_changes()
     assert ports_at("b") == []
-    sync(task)  # the next scan drops the row
+    settled = timezone.now() - 2 * jobs.CHANGES_OVERLAP - datetime.timedelta(seconds=1)
+    ServiceSync.objects.update(leases_changed_at=settled)
+    sync(task)  # once every keeper had time to look, the next scan drops the row
     assert not ServiceSync.objects.exists()
 
 
