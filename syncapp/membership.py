@@ -66,6 +66,17 @@ class Membership:
         self.reachable = True
         return tuple(sorted(m.decode() if isinstance(m, bytes) else m for m in members))
 
+    def peek(self) -> tuple[str, ...]:
+        """The live nodes plus us, without announcing us (ourselves only if Redis is down)."""
+        if self.redis is None:
+            return (self.node_id,)
+        try:
+            members = self.redis.zrangebyscore(self.key, time.time(), "+inf")
+        except Exception:  # redis.RedisError, OSError: as if alone, as refresh() would
+            return (self.node_id,)
+        live = {m.decode() if isinstance(m, bytes) else m for m in members}
+        return tuple(sorted(live | {self.node_id}))
+
     def suspect(self, node: str) -> bool:
         """Count a node as dead now, for one TTL (by then Redis has expired it, if dead);
         True when that changed the live nodes."""

@@ -209,6 +209,13 @@ class Keeper:
 
         threading.Thread(target=keep_gained, name="takeover", daemon=True).start()
 
+    def hold_before_joining(self) -> None:
+        """Hold the share we are about to own before the others see us: they withdraw what
+        moves to us HANDOVER_GRACE after they see us, and our first read of every row and
+        first connections can take longer than that (register before withdraw)."""
+        self.membership.nodes = self.membership.peek()
+        self.status["round"] = self.renew_round()
+
     def renew_forever(self) -> None:
         while not self.stopping.is_set():
             started = time.monotonic()

@@ -78,3 +78,11 @@ def test_without_redis_a_node_owns_everything():
 
 def test_the_owner_does_not_depend_on_the_order_nodes_are_listed():
     assert owner_of("row:7", ("a", "b", "c")) == owner_of("row:7", ("c", "a", "b"))
+
+
+def test_a_node_about_to_join_sees_the_live_nodes_and_is_not_seen(members):
+    first, joining = members[0], members[1]
+    first.refresh()
+    assert joining.peek() == ("n1", "n2")
+    first.refresh()
+    assert first.nodes == ("n1",)  # n2 holds its share before anyone hands it over

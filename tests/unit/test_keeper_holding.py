@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from syncapp import jobs
 from syncapp.connections import forget_all
-from syncapp.keeper import HANDOVER_GRACE, Keeper
-from syncapp.membership import Membership
+from syncapp.keeper import HANDOVER_GRACE, Keeper, item_of
+from syncapp.membership import Membership, owner_of
 from syncapp.models import Cluster, ServiceSync, SyncTask
 from syncapp.registries import memory
 from syncapp.registries.base import ServiceKey
@@ -137,3 +137,21 @@ def test_a_refused_hold_stays_on_the_row_until_a_retry_succeeds():
     k.renew_round()
     assert ports_at("b") == [1]
     assert ServiceSync.objects.get().last_error == ""
+
+
+def test_a_joining_keeper_holds_its_share_before_it_is_seen():
+    """The others withdraw what moves to a new node HANDOVER_GRACE after they see it: the new
+    node registers its share before it shows itself (register before withdraw)."""
+    task = held_task()
+    services = [ServiceKey("public", "DEFAULT_GROUP", f"s{n}") for n in range(12)]
+    for n, service in enumerate(services):
+        register("a", service, 100 + n)
+    sync(task)
+    joining = keeper("n2", ("n2",))
+    joining.membership.peek = lambda: ("n1", "n2")  # n1 is alive (Redis: integration test)
+    joining.hold_before_joining()
+    mine = {
+        s for s in services if owner_of(item_of((task.destination_id, s)), ("n1", "n2")) == "n2"
+    }
+    assert 0 < len(mine) < len(services)
+    assert {s for s in services if ports_at("b", s)} == mine

@@ -31,8 +31,9 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, lambda *_: stopping.set())
         redis = redis_client()
         membership = Membership(settings.NODE_ID, redis, settings.MEMBER_TTL)
-        membership.refresh()
         keeper = Keeper(membership, settings.HEARTBEAT_INTERVAL)
+        keeper.hold_before_joining()
+        membership.refresh()
         if redis is not None:  # several nodes: watch the others' sockets
             keeper.peers = Peers(settings.NODE_ID, redis, settings.PEER_ADDRESS, keeper.peer_died)
             keeper.refresh_membership()
