@@ -1,19 +1,20 @@
-"""Eureka, Consul and Nacos -> Nacos: change-to-destination latency through the change feeds.
+"""Change-to-destination latency through the change feeds: Eureka, Consul and r-nacos -> Nacos 3,
+and Nacos 3 -> Consul (Nacos as the source: its gRPC push feed).
 
     .venv/bin/python -m bench.feed_latency [--changes 200] [--services 10]
 
-Needs the test bed (python -m tests.testbed up eureka consul nacos nacos_alt). msesync runs
+Needs the test bed (python -m tests.testbed up eureka consul consul_alt nacos rnacos). msesync runs
 in-process on the product's path: the keeper (syncapp/keeper/, stepped as run_keeper steps it)
 watches the sources (Eureka's /apps/delta poll, Consul's blocking query, Nacos' gRPC push) and
 holds our copies at Nacos over gRPC; its jobs go to syncapp.jobs.sync_service on a thread pool
 instead of Celery (so: "keeper and engine, no broker"). The database is a private SQLite file.
 
 Each change is one registration or deregistration at the source (Eureka: py-eureka-client;
-Consul: py-consul; r-nacos: a gRPC client), alternating. The clock starts when the source
-acknowledged the write; baseline, same change, same moment: the source's own read until it
-shows the change
-(read-after-write); then msesync's: Nacos read until it shows it. The destination's own floor
-(a write at Nacos until listed) is measured in the same run too.
+Consul: py-consul; r-nacos and Nacos 3: a gRPC client), alternating. The clock starts when
+the source acknowledged the write; baseline, same change, same moment: the source's own read
+until it shows the change (read-after-write); then msesync's: the destination read until it
+shows it. Nacos' own floor as a destination (a write at Nacos until listed) is measured in
+the same run too.
 """
 
 import argparse
@@ -214,15 +215,15 @@ class ConsulSource:
 
 
 class NacosSource:
-    """Applications registering at r-nacos over gRPC, as Nacos 2.x/3.x clients do."""
+    """Applications registering at a Nacos (r-nacos, Nacos 3) over gRPC, as 2.x/3.x clients do."""
 
-    kind, label = "NACOS", "r-nacos"
+    kind = "NACOS"
     pause = 0.2
 
-    def __init__(self, address: str, tag: str):
+    def __init__(self, address: str, tag: str, label: str):
         from syncapp.registries.nacos import NacosRegistry
 
-        self.tag, self.address = tag, address
+        self.tag, self.address, self.label = tag, address, label
         self.apps = NacosRegistry(ClusterConfig("bench-nacos-apps", "NACOS", (address,)))
         self.reader = NacosRegistry(ClusterConfig("bench-nacos-reader", "NACOS", (address,)))
         self.pattern = f"{tag}-nsvc-.*"
@@ -247,16 +248,31 @@ class NacosSource:
 # --- the run ----------------------------------------------------------------------------
 
 
-def create_task(source, nacos: str, tag: str):
+class Destination:
+    """Where a source's changes go: a cluster of the product and a reader of it."""
+
+    def __init__(self, kind: str, address: str, label: str, tag: str):
+        from syncapp.registries import registry_class
+
+        self.kind, self.address, self.label = kind, address, label
+        self.cluster_name = f"{tag}-dest-{label.lower().replace(' ', '')}"
+        self.reader = registry_class(kind)(ClusterConfig(f"bench-{label}-reader", kind, (address,)))
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+def create_task(source, dest: Destination, tag: str):
     from syncapp.models import Cluster, SyncTask
 
     src = Cluster.objects.create(
-        cluster_name=f"{tag}-source-{source.kind.lower()}",
+        cluster_name=f"{tag}-source-{source.label.lower().replace(' ', '')}",
         cluster_type=source.kind,
         connect_keys=[source.address],
     )
     dst, _ = Cluster.objects.get_or_create(
-        cluster_name=f"{tag}-nacos", defaults={"cluster_type": "NACOS", "connect_keys": [nacos]}
+        cluster_name=dest.cluster_name,
+        defaults={"cluster_type": dest.kind, "connect_keys": [dest.address]},
     )
     return SyncTask.objects.create(
         source=src, destination=dst, service_match_pattern=source.pattern
@@ -269,8 +285,12 @@ def populate(source, services: int, s_base: int) -> None:
         source.add(source.service(s), f"10.{s_base}.{s}.1", 8000)
 
 
-def measure(source, dest, services: int, changes: int, s_base: int) -> dict[str, list]:
+def measure(source, dest, task, services: int, changes: int, s_base: int) -> dict[str, list]:
     """Per kind of change: (source read-after-write, destination) latencies."""
+    from syncapp.engine.naming import dest_service_key
+    from syncapp.jobs import direction_for
+
+    direction = direction_for(task, False)
     found: dict[str, list] = {"register": [], "deregister": []}
     pauses = random.Random(SEED)
     for c in range(changes):
@@ -278,7 +298,7 @@ def measure(source, dest, services: int, changes: int, s_base: int) -> dict[str,
         s, n = c // 2 % services, c // 2 // services
         name, ip, port = source.service(s), f"10.{s_base}.{s}.{n + 10}", 9000
         key = source.key(name) if hasattr(source, "key") else ServiceKey("", "", name)
-        target = ServiceKey("public", "DEFAULT_GROUP", name.lower())
+        target = dest_service_key(key, direction)  # the product's own naming
         adding = c % 2 == 0
         (source.add if adding else source.remove)(name, ip, port)
 
@@ -286,7 +306,7 @@ def measure(source, dest, services: int, changes: int, s_base: int) -> dict[str,
             return (endpoint in endpoints(registry, at)) == adding
 
         own = wait(partial(shown, source.reader, key), f"{ip}:{port} at the source")
-        mirrored = own + wait(partial(shown, dest, target), f"{ip}:{port} at Nacos")
+        mirrored = own + wait(partial(shown, dest, target), f"{ip}:{port} at the destination")
         found["register" if adding else "deregister"].append((own, mirrored))
     return found
 
@@ -320,42 +340,44 @@ def main() -> None:
     args = parser.parse_args()
     data_dir = tempfile.mkdtemp(prefix="msesync-bench-")
     setup_django(data_dir)
-    from syncapp.registries.nacos import NacosRegistry
 
     tag = f"f{uuid.uuid4().hex[:6]}"
-    nacos = exported("nacos")["NACOS_ADDR"]
-    dest = NacosRegistry(ClusterConfig("bench-nacos-reader", "NACOS", (nacos,)))
-    sources = [
-        (EurekaSource(exported("eureka")["EUREKA_URL"], tag), 71),
-        (ConsulSource(exported("consul")["CONSUL_ADDR"], tag), 72),
-        (NacosSource(exported("rnacos")["NACOS_ALT_ADDR"], tag), 73),
+    nacos = Destination("NACOS", exported("nacos")["NACOS_ADDR"], "Nacos", tag)
+    consul = Destination("CONSUL", exported("consul_alt")["CONSUL_ALT_ADDR"], "Consul", tag)
+    ways = [  # (source, the second octet of its addresses, destination)
+        (EurekaSource(exported("eureka")["EUREKA_URL"], tag), 71, nacos),
+        (ConsulSource(exported("consul")["CONSUL_ADDR"], tag), 72, nacos),
+        (NacosSource(exported("rnacos")["NACOS_ALT_ADDR"], tag, "r-nacos"), 73, nacos),
+        (NacosSource(nacos.address, tag, "Nacos 3"), 74, consul),
     ]
     product = InProcessProduct()
     results, tasks = {}, []
     try:
-        tasks += [create_task(source, nacos, tag) for source, _ in sources]
-        for (source, s_base), task in zip(sources, tasks, strict=True):
+        tasks += [create_task(source, dest, tag) for source, _, dest in ways]
+        for (source, s_base, _), task in zip(ways, tasks, strict=True):
             populate(source, args.services, s_base)
             product.scan(task.pk)  # the initial copy, as the first scan makes it
         product.start()
         time.sleep(3)  # the feeds start, and report what they first see
-        for source, s_base in sources:
-            results[source.label] = measure(source, dest, args.services, args.changes, s_base)
-        floor = nacos_floor(dest, tag, args.changes)
+        for (source, s_base, dest), task in zip(ways, tasks, strict=True):
+            found = measure(source, dest.reader, task, args.services, args.changes, s_base)
+            results[f"{source.label} -> {dest.label}"] = found
+        floor = nacos_floor(nacos.reader, tag, args.changes)
     finally:
         product.stop()
-        for source, _ in sources:
+        for source, _, _ in ways:
             source.close()
         for task in tasks:  # a last sync removes our copies
             product.scan(task.pk, force=True)
-        dest.close()
+        nacos.close()
+        consul.close()
         shutil.rmtree(data_dir, ignore_errors=True)
 
     rows = []
-    for label, found in results.items():
+    for path, found in results.items():
         for change, pairs in found.items():
             own, mirrored = [p[0] for p in pairs], [p[1] for p in pairs]
-            rows.append((f"{label} -> Nacos", change, len(pairs), *ms(mirrored), *ms(own)))
+            rows.append((path, change, len(pairs), *ms(mirrored), *ms(own)))
     rows += [
         ("Nacos itself (floor)", change, len(v), *ms(v), "", "") for change, v in floor.items()
     ]
