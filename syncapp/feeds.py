@@ -11,7 +11,7 @@ import threading
 
 from celery import current_app
 
-from syncapp import patterns
+from syncapp import coalesce, patterns
 from syncapp.config_jobs import config_tasks
 from syncapp.engine.configs import config_root
 from syncapp.jobs import active_tasks, ways
@@ -101,13 +101,16 @@ class Feeds:
         if reverse == CONFIGS:
             self.send("workers.tasks.sync_configs", [task_id])
             return 1
-        if key is EVERYTHING:
-            self.send("workers.tasks.scan_task", [task_id, True])
+        if key is EVERYTHING:  # the feed lost track: the whole task, skipping nothing
+            coalesce.forget_digests([task_id])
+            if coalesce.claim_scans([task_id]):
+                self.send("workers.tasks.scan_task", [task_id])
             return 1
         row_id = row_for(task_id, reverse, key)
         if row_id is None:
             return 0
-        self.send("workers.tasks.sync_service", [row_id, False])
+        if coalesce.claim_rows([row_id], coalesce.CHANGE_QUEUE):  # else its job is waiting
+            self.send("workers.tasks.sync_service", [row_id])
         return 1
 
 

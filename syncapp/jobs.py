@@ -11,7 +11,7 @@ import logging
 from celery import current_app
 from django.utils import timezone
 
-from syncapp import patterns
+from syncapp import coalesce, patterns
 from syncapp.connections import registry_for
 from syncapp.engine import Direction, sync_one_service
 from syncapp.engine.naming import dest_service_key
@@ -134,8 +134,9 @@ def add_missing_rows(task, reverse, listed: list[ServiceKey], rows) -> None:
 
 def request_resync(task_id: int) -> None:
     """Queue a full resync of one task (UI/API button); workers pick it up."""
-    ServiceSync.objects.filter(task_id=task_id).update(source_digest="")
-    current_app.send_task("workers.tasks.scan_task", args=[task_id, True])
+    coalesce.forget_digests([task_id])
+    if coalesce.claim_scans([task_id]):  # else a scan is waiting already: it will do
+        current_app.send_task("workers.tasks.scan_task", args=[task_id])
 
 
 # --- sync one service -------------------------------------------------------------
@@ -143,6 +144,7 @@ def request_resync(task_id: int) -> None:
 
 def sync_service(row_id: int, force: bool = False) -> None:
     """Reconcile one service in one way and record the outcome on its row."""
+    coalesce.row_started(row_id)  # a trigger from now on queues it again
     row = (
         ServiceSync.objects.select_related("task__source", "task__destination")
         .filter(pk=row_id)

@@ -97,6 +97,9 @@ class SyncTask(models.Model):
     )
     paused = models.BooleanField(default=False)
     last_scan_at = models.DateTimeField(null=True, blank=True)
+    # Coalescing (syncapp/coalesce.py): a scan message waiting, a scan running (a lease).
+    scan_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    scanning_since = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -152,6 +155,9 @@ class ServiceSync(models.Model):
     last_error_at = models.DateTimeField(null=True, blank=True)
     # How long the last sync_service job of this row took (success or failure), for /metrics.
     last_duration = models.FloatField("last job seconds", null=True, blank=True)
+    # A job of this row waiting in the scan queue / the change queue (syncapp/coalesce.py).
+    queued_at = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
+    change_queued_at = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
 
     class Meta:
         ordering = ["task", "reverse", "namespace", "group", "service"]

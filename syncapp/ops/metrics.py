@@ -27,6 +27,7 @@ from django.db.models import Avg, Count, Max, Min, Q, Sum
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 
+from syncapp import coalesce
 from syncapp.models import ServiceSync, SyncTask
 
 ERROR_KINDS = ("unreachable", "rejected", "other")
@@ -192,3 +193,16 @@ class DatabaseCollector:
                     key = (task.pk, reverse)
                     _add_service_way(families, labels, stats.get(key), errors.get(key, {}), now)
         yield from families.all()
+        yield _waiting_jobs()
+
+
+def _waiting_jobs() -> GaugeMetricFamily:
+    """The work queue's real length: services with a job waiting (one per queue at most)."""
+    waiting = GaugeMetricFamily(
+        "msesync_services_waiting",
+        "Services whose sync job is queued and not started, per queue",
+        labels=["queue"],
+    )
+    for queue, count in coalesce.waiting().items():
+        waiting.add_metric([queue], count)
+    return waiting

@@ -49,7 +49,7 @@ def test_resync_forgets_digests_so_every_service_is_rewritten(api_client, task, 
     ServiceSync.objects.create(task=task, service="s", source_digest="abc")
     assert api_client.post(f"/api/tasks/{task.pk}/resync/").status_code == 202
     assert ServiceSync.objects.get().source_digest == ""
-    assert sent == [("workers.tasks.scan_task", [task.pk, True])]
+    assert sent == [("workers.tasks.scan_task", [task.pk])]
 
 
 def test_a_task_with_a_bad_pattern_or_the_same_ends_is_refused(api_client, task):

@@ -39,7 +39,7 @@ def test_a_change_at_the_source_queues_that_services_sync(task, feeds):
     assert feeds.step() == 1
     row = ServiceSync.objects.get()
     assert (row.service, row.reverse) == ("orders", False)
-    assert feeds.sent == [("workers.tasks.sync_service", [row.pk, False])]
+    assert feeds.sent == [("workers.tasks.sync_service", [row.pk])]
 
 
 def test_a_service_outside_the_pattern_is_ignored(task, feeds):
@@ -53,7 +53,7 @@ def test_a_reconnect_asks_for_a_full_resync(task, feeds):
     for on_change in memory.store("a").watchers:
         on_change(None)
     feeds.step()
-    assert feeds.sent == [("workers.tasks.scan_task", [task.pk, True])]
+    assert feeds.sent == [("workers.tasks.scan_task", [task.pk])]
 
 
 def test_pausing_a_task_closes_its_watch(task, feeds):

@@ -161,3 +161,15 @@ def test_metrics_need_a_login_and_healthz_does_not(task):
     anonymous = Client()
     assert anonymous.get("/metrics").status_code in (401, 403)
     assert anonymous.get("/healthz").json() == {"status": "ok"}
+
+
+def test_waiting_jobs_are_counted_per_queue_from_the_marks(api_client, task):
+    now = timezone.now()
+    ServiceSync.objects.create(task=task, service="s1", queued_at=now)
+    ServiceSync.objects.create(task=task, service="s2", queued_at=now, change_queued_at=now)
+    ServiceSync.objects.create(task=task, service="s3")
+    lost = now - timedelta(hours=1)  # its worker died: the mark no longer counts
+    ServiceSync.objects.create(task=task, service="s4", queued_at=lost)
+    samples = scrape(api_client)
+    assert samples["msesync_services_waiting", frozenset({"queue": "scan"}.items())] == 2
+    assert samples["msesync_services_waiting", frozenset({"queue": "change"}.items())] == 1

@@ -1,18 +1,115 @@
-"""A scan does not queue a row this worker queued already and whose job has not started."""
+"""Bounded work (issue 12): at most one waiting job per service and queue, one scan per task."""
 
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from syncapp import coalesce
+from syncapp.feeds import Feeds
+from syncapp.models import Cluster, ServiceSync, SyncTask
+from syncapp.registries import memory
+from syncapp.registries.base import ClusterConfig, Instance, ServiceKey
+from syncapp.registries.memory import MemoryRegistry
 from workers import tasks
 
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_memory")]
+SERVICES = [ServiceKey("public", "DEFAULT_GROUP", f"s{n}") for n in range(3)]
 
-def test_a_queued_row_is_not_queued_again_until_its_job_starts(monkeypatch):
-    sent = []
-    monkeypatch.setattr(tasks.sync_service, "delay", lambda row_id, force: sent.append(row_id))
-    monkeypatch.setattr(tasks, "_pending", {})
-    monkeypatch.setattr(tasks.jobs, "sync_service", lambda row_id, force=False: None)
-    for _ in range(5):
-        tasks.queue_sync(7, False)
-    assert sent == [7]
-    tasks.queue_sync(7, True)  # a forced refresh still goes through
-    assert sent == [7, 7]
-    tasks.sync_service(7)  # the job started: the next scan may queue it again
-    tasks.queue_sync(7, False)
-    assert sent == [7, 7, 7]
+
+@pytest.fixture
+def task():
+    a = Cluster.objects.create(cluster_name="a", cluster_type="MEMORY", connect_keys=["m"])
+    b = Cluster.objects.create(cluster_name="b", cluster_type="MEMORY", connect_keys=["m"])
+    source = MemoryRegistry(ClusterConfig("a", "MEMORY", ("m",)))
+    for n, service in enumerate(SERVICES):
+        source.register(service, Instance("10.0.0.1", 100 + n))
+    return SyncTask.objects.create(source=a, destination=b)
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Messages the Celery tasks send, by job name: nothing runs until the test says so."""
+    sent = {"scan_task": [], "sync_service": [], "sync_configs": []}
+    for name, queue in sent.items():
+        monkeypatch.setattr(getattr(tasks, name), "delay", lambda *args, q=queue: q.append(args))
+    return sent
+
+
+def test_scans_while_jobs_wait_queue_each_service_once(task, sent):
+    tasks.scan_task(task.pk)
+    assert len(sent["sync_service"]) == 3
+    for _ in range(5):  # the workers are busy: beat keeps scanning
+        tasks.scan_task(task.pk)
+    assert len(sent["sync_service"]) == 3
+    first = sent["sync_service"][0][0]
+    tasks.sync_service(first)  # its job started: the next trigger queues it again
+    tasks.scan_task(task.pk)
+    assert [args[0] for args in sent["sync_service"][3:]] == [first]
+
+
+def test_n_pushed_changes_while_its_job_waits_give_one_job(task):
+    out = []
+    feeds = Feeds(send_task=lambda name, args, queue: out.append((name, args)))
+    try:
+        feeds.step()
+        source = MemoryRegistry(ClusterConfig("a", "MEMORY", ("m",)))
+        for port in range(5):  # five changes, each in a step of its own
+            source.register(SERVICES[0], Instance("10.0.0.2", 200 + port))
+            feeds.step()
+        assert [name for name, _ in out] == ["workers.tasks.sync_service"]
+        row_id = out[0][1][0]
+        tasks.sync_service(row_id)
+        source.register(SERVICES[0], Instance("10.0.0.2", 300))
+        feeds.step()
+        assert out[1:] == [("workers.tasks.sync_service", [row_id])]
+    finally:
+        feeds.close()
+
+
+def test_a_pushed_change_is_not_held_back_by_the_scan_queue(task, sent):
+    """A scan's job may wait behind a backlog; the change queue has a mark of its own."""
+    tasks.scan_task(task.pk)
+    row = ServiceSync.objects.get(service="s0")
+    assert coalesce.claim_rows([row.pk], coalesce.CHANGE_QUEUE) == [row.pk]
+    assert coalesce.waiting() == {"scan": 3, "change": 1}
+
+
+def test_beat_queues_one_scan_per_task_until_it_starts(task, sent):
+    for _ in range(4):
+        tasks.scan_all()
+    assert sent["scan_task"] == [(task.pk,)]
+    tasks.scan_task(task.pk)
+    tasks.scan_all()
+    assert sent["scan_task"] == [(task.pk,), (task.pk,)]
+
+
+def test_a_scan_while_another_of_the_task_runs_does_nothing(task, sent):
+    with coalesce.scanning(task.pk) as first:
+        assert first
+        tasks.scan_task(task.pk)
+        assert sent["sync_service"] == []
+    tasks.scan_task(task.pk)  # the first one finished
+    assert len(sent["sync_service"]) == 3
+
+
+def test_a_mark_left_by_a_dead_process_expires(task, sent):
+    """A message lost with its worker: the mark expires and the next trigger queues again."""
+    tasks.scan_task(task.pk)
+    long_ago = timezone.now() - coalesce.MARK_EXPIRES - datetime.timedelta(seconds=1)
+    ServiceSync.objects.update(queued_at=long_ago)
+    SyncTask.objects.update(scanning_since=long_ago - coalesce.SCAN_LEASE)
+    tasks.scan_task(task.pk)
+    assert len(sent["sync_service"]) == 6
+
+
+def test_a_refresh_forgets_digests_and_coalesces_with_waiting_scans(task, sent):
+    tasks.scan_task(task.pk)
+    for (row_id,) in sent["sync_service"]:
+        tasks.sync_service(row_id)
+    assert all(ServiceSync.objects.values_list("source_digest", flat=True))
+    tasks.scan_all()
+    tasks.refresh_all()  # a scan is waiting already: no second message, nothing skipped
+    assert sent["scan_task"] == [(task.pk,)]
+    assert set(ServiceSync.objects.values_list("source_digest", flat=True)) == {""}
+    assert memory.store("b").services  # the copies were made by the jobs above

@@ -182,7 +182,7 @@ def test_resync_queues_a_full_scan(console, task, monkeypatch):
         "syncapp.jobs.current_app.send_task", lambda name, args: sent.append((name, args))
     )
     response = console.post(f"/tasks/{task.pk}/resync/", follow=True)
-    assert sent == [("workers.tasks.scan_task", [task.pk, True])]
+    assert sent == [("workers.tasks.scan_task", [task.pk])]
     assert set(ServiceSync.objects.values_list("source_digest", flat=True)) == {""}
     assert "full resync queued" in response.content.decode()
 

@@ -1,0 +1,86 @@
+"""At most one queued job per service and per task: marks in the database coalesce triggers.
+
+A trigger (a scan listing the service, a change pushed by its source, a refresh) queues a job
+only if the row's mark for that queue is clear, and sets it; the job clears the mark when it
+starts, so a change during the job queues one more. The broker then holds at most one message
+per row and queue however often scans run or sources change: the queue's length is the number
+of services waiting, not a multiple of the time they waited.
+
+A mark older than MARK_EXPIRES counts as clear: its message or the worker that took it died,
+and the next trigger queues the row again. That bounds what a crash costs, never the queue.
+
+Scans of one task never overlap: `scanning` is a lease the scan takes before listing (a second
+scan of the task meanwhile returns at once; the running one covers it).
+"""
+
+import contextlib
+import datetime
+
+from django.db.models import Q
+from django.utils import timezone
+
+from syncapp.models import ServiceSync, SyncTask
+
+MARK_EXPIRES = datetime.timedelta(seconds=120)
+SCAN_LEASE = datetime.timedelta(seconds=300)  # longer than any scan; frees a dead scanner's task
+CHUNK = 500  # ids per statement (SQLite limits a statement's parameters)
+
+SCAN_QUEUE = "queued_at"  # rows queued by scans and refreshes
+CHANGE_QUEUE = "change_queued_at"  # rows queued by a pushed change (a queue of its own)
+
+
+def _claim(objects, ids: list[int], column: str, expires: datetime.timedelta) -> list[int]:
+    """Set `column` to now where it is clear (or expired); returns the ids that were claimed."""
+    now = timezone.now()
+    clear = Q(**{f"{column}__isnull": True}) | Q(**{f"{column}__lt": now - expires})
+    claimed = []
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        if objects.filter(pk__in=chunk).filter(clear).update(**{column: now}):
+            claimed += objects.filter(pk__in=chunk, **{column: now}).values_list("pk", flat=True)
+    return claimed
+
+
+def claim_rows(row_ids: list[int], queue: str = SCAN_QUEUE) -> list[int]:
+    """Rows whose job must be sent now: those not already waiting in `queue`."""
+    return _claim(ServiceSync.objects, list(row_ids), queue, MARK_EXPIRES)
+
+
+def row_started(row_id: int) -> None:
+    """The job of a row starts: it answers every trigger so far, in either queue."""
+    ServiceSync.objects.filter(pk=row_id).update(queued_at=None, change_queued_at=None)
+
+
+def claim_scans(task_ids: list[int]) -> list[int]:
+    """Tasks whose scan message must be sent now: those without one waiting."""
+    return _claim(SyncTask.objects, list(task_ids), "scan_queued_at", MARK_EXPIRES)
+
+
+def scan_started(task_id: int) -> None:
+    SyncTask.objects.filter(pk=task_id).update(scan_queued_at=None)
+
+
+@contextlib.contextmanager
+def scanning(task_id: int):
+    """Yields True if this scan of the task may run (no other one is running)."""
+    mine = bool(_claim(SyncTask.objects, [task_id], "scanning_since", SCAN_LEASE))
+    try:
+        yield mine
+    finally:
+        if mine:
+            SyncTask.objects.filter(pk=task_id).update(scanning_since=None)
+
+
+def forget_digests(task_ids: list[int]) -> None:
+    """A refresh: the next sync of each of these tasks' services skips nothing."""
+    ServiceSync.objects.filter(task_id__in=task_ids).update(source_digest="")
+
+
+def waiting() -> dict[str, int]:
+    """Rows waiting per queue ("scan", "change"; for /metrics): fresh marks only."""
+    fresh = timezone.now() - MARK_EXPIRES
+    queues = {"scan": SCAN_QUEUE, "change": CHANGE_QUEUE}
+    return {
+        name: ServiceSync.objects.filter(**{f"{column}__gte": fresh}).count()
+        for name, column in queues.items()
+    }
