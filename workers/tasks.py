@@ -8,6 +8,10 @@ from celery import shared_task
 
 from syncapp import coalesce, config_jobs, jobs
 
+# Rows per message of a scan: the broker holds a scan's thousands of services as tens of
+# messages (kombu's file-system broker reads its whole folder for every message it takes).
+SYNC_BATCH = 20
+
 
 @shared_task
 def scan_all() -> None:
@@ -35,12 +39,21 @@ def scan_task(task_id: int, force: bool = False) -> None:
     with coalesce.scanning(task_id) as mine:
         if not mine:  # another scan of this task is running: it covers this one
             return
-        for row_id in coalesce.claim_rows(jobs.scan_task(task_id)):
-            sync_service.delay(row_id)
+        claimed = coalesce.claim_rows(jobs.scan_task(task_id))
+        for start in range(0, len(claimed), SYNC_BATCH):
+            sync_services.delay(claimed[start : start + SYNC_BATCH])
+
+
+@shared_task
+def sync_services(row_ids: list[int]) -> None:
+    """A scan's batch, one after the other (jobs of other batches run beside it)."""
+    for row_id in row_ids:
+        jobs.sync_service(row_id)
 
 
 @shared_task
 def sync_service(row_id: int, force: bool = False) -> None:
+    """One service whose source pushed a change (the change queue)."""
     jobs.sync_service(row_id, force)
 
 

@@ -30,22 +30,35 @@ def task():
 @pytest.fixture
 def sent(monkeypatch):
     """Messages the Celery tasks send, by job name: nothing runs until the test says so."""
-    sent = {"scan_task": [], "sync_service": [], "sync_configs": []}
+    sent = {"scan_task": [], "sync_services": [], "sync_configs": []}
     for name, queue in sent.items():
         monkeypatch.setattr(getattr(tasks, name), "delay", lambda *args, q=queue: q.append(args))
     return sent
 
 
+def queued(sent) -> list[int]:
+    """Rows sent to the scan queue, in order (scans send them in batches)."""
+    return [row_id for (batch,) in sent["sync_services"] for row_id in batch]
+
+
 def test_scans_while_jobs_wait_queue_each_service_once(task, sent):
     tasks.scan_task(task.pk)
-    assert len(sent["sync_service"]) == 3
+    assert len(queued(sent)) == 3 and len(sent["sync_services"]) == 1  # one batch
     for _ in range(5):  # the workers are busy: beat keeps scanning
         tasks.scan_task(task.pk)
-    assert len(sent["sync_service"]) == 3
-    first = sent["sync_service"][0][0]
+    assert len(queued(sent)) == 3
+    first = queued(sent)[0]
     tasks.sync_service(first)  # its job started: the next trigger queues it again
     tasks.scan_task(task.pk)
-    assert [args[0] for args in sent["sync_service"][3:]] == [first]
+    assert queued(sent)[3:] == [first]
+
+
+def test_a_scan_sends_its_services_in_bounded_batches(task, sent, monkeypatch):
+    monkeypatch.setattr(tasks, "SYNC_BATCH", 2)
+    tasks.scan_task(task.pk)
+    assert [len(batch) for (batch,) in sent["sync_services"]] == [2, 1]
+    tasks.sync_services(sent["sync_services"][0][0])  # a batch's jobs clear their marks
+    assert ServiceSync.objects.filter(queued_at__isnull=False).count() == 1
 
 
 def test_n_pushed_changes_while_its_job_waits_give_one_job(task):
@@ -88,9 +101,9 @@ def test_a_scan_while_another_of_the_task_runs_does_nothing(task, sent):
     with coalesce.scanning(task.pk) as first:
         assert first
         tasks.scan_task(task.pk)
-        assert sent["sync_service"] == []
+        assert queued(sent) == []
     tasks.scan_task(task.pk)  # the first one finished
-    assert len(sent["sync_service"]) == 3
+    assert len(queued(sent)) == 3
 
 
 def test_a_mark_left_by_a_dead_process_expires(task, sent):
@@ -100,13 +113,12 @@ def test_a_mark_left_by_a_dead_process_expires(task, sent):
     ServiceSync.objects.update(queued_at=long_ago)
     SyncTask.objects.update(scanning_since=long_ago - coalesce.SCAN_LEASE)
     tasks.scan_task(task.pk)
-    assert len(sent["sync_service"]) == 6
+    assert len(queued(sent)) == 6
 
 
 def test_a_refresh_forgets_digests_and_coalesces_with_waiting_scans(task, sent):
     tasks.scan_task(task.pk)
-    for (row_id,) in sent["sync_service"]:
-        tasks.sync_service(row_id)
+    tasks.sync_services(queued(sent))
     assert all(ServiceSync.objects.values_list("source_digest", flat=True))
     tasks.scan_all()
     tasks.refresh_all()  # a scan is waiting already: no second message, nothing skipped
