@@ -146,11 +146,10 @@ def test_zookeeper_to_zookeeper_mirrors_providers_and_a_config_tree(product, zoo
         for change, check in config_changes(source):
             started = time.monotonic()
             change()
-            # 2 s until this session; on this machine it now takes 2.1-3.6 s, on the base
-            # commit too: the change's job waits behind the 1 s scans' jobs in the file broker.
-            # TODO(issue 12): back to 2 s with the bounded, coalesced queue.
-            wait_for(lambda check=check: check(dest), 5, interval=0.05, what="config change")
-            assert time.monotonic() - started < 5
+            # Within 2 s: the scans' jobs are coalesced (syncapp/coalesce.py), so the change's
+            # job no longer waits behind a growing backlog of them in the file broker.
+            wait_for(lambda check=check: check(dest), 2, interval=0.05, what="config change")
+            assert time.monotonic() - started < 2
     finally:
         source.stop()
         source.close()
