@@ -28,13 +28,14 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.contrib.auth.models import User  # noqa: E402
+from django.contrib.auth.models import Group, User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.common import percentile, print_table  # noqa: E402
 from syncapp.models import Cluster, ServiceSync, SyncTask  # noqa: E402
+from syncapp.roles import VIEWER, ensure_roles  # noqa: E402
 from syncapp.ui.states import counts_by_task  # noqa: E402
 from syncapp.ui.tasks import PAGE_SIZE, services_of  # noqa: E402
 
@@ -142,7 +143,11 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     task = populate(args.services)
     client = Client()
-    client.force_login(User.objects.create_user("bench"))
+    # The console's pages need a role (syncapp/roles.py): viewer, the least that reads them.
+    ensure_roles()
+    user = User.objects.create_user("bench")
+    user.groups.add(Group.objects.get(name=VIEWER))
+    client.force_login(user)
     health = timed(page_request(client, "/healthz"), args.requests)
     rows, worst = [], 0.0
     for name, url, bare in scenarios(task, args.services):

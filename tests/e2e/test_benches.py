@@ -1,0 +1,160 @@
+"""Every bench, run at a small size exactly as the README documents it (`python -m bench.NAME`).
+
+Full-scale runs are the benches' own command; CI runs each one small to prove it still works:
+it must exit 0 and print its table with the expected columns, row labels and numbers.
+bench.failover is covered by tests/e2e/test_failover.py.
+"""
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 240
+NUMBER = re.compile(r"-?\d+(\.\d+)?x?")
+
+
+def run_bench(name: str, *args: str) -> str:
+    """`python -m bench.NAME ARGS` from the repo root; its stdout, once it exited 0."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", f"bench.{name}", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    elapsed = time.perf_counter() - started
+    print(f"bench.{name} {' '.join(args)}: {elapsed:.1f} s")
+    assert done.returncode == 0, (
+        f"bench.{name} exited {done.returncode} after {elapsed:.1f} s\n"
+        f"--- stdout\n{done.stdout}\n--- stderr\n{done.stderr[-6000:]}"
+    )
+    return done.stdout
+
+
+def table(output: str, title: str) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of the table print_table printed under the title starting `title`:
+    its lines as wide as the dashes line, cut at the column widths that line shows."""
+    lines = output.splitlines()
+    at = next((i for i, line in enumerate(lines) if line.startswith(title)), None)
+    assert at is not None, f"no table titled {title!r} in:\n{output}"
+    header, dashes = lines[at + 1], lines[at + 2]
+    assert set(dashes) <= {"-", " "}, f"no dashes under the header of {title!r}:\n{output}"
+    spans = [m.span() for m in re.finditer(r"-+", dashes)]
+
+    def cells(line: str) -> list[str]:
+        return [line[start:end].strip() for start, end in spans]
+
+    rows = []
+    for line in lines[at + 3 :]:
+        if len(line) != len(dashes):  # print_table pads every row to the full width
+            break
+        rows.append(cells(line))
+    return cells(header), rows
+
+
+def assert_numbers(rows: list[list[str]], columns: range | list[int], output: str) -> None:
+    for row in rows:
+        for c in columns:
+            assert NUMBER.fullmatch(row[c]), f"column {c} of {row} is not a number:\n{output}"
+
+
+def test_keepalive(nacos):
+    out = run_bench("keepalive", "--services", "100", "--instances", "3", "--rest", "5")
+    header, rows = table(out, "keep-alive at Nacos: 100 services x 3 copies")
+    assert header == [
+        "run",
+        "until all listed (s)",
+        "ratio",
+        "CPU at rest (% core)",
+        "RSS (MB)",
+        "listed",
+    ], out
+    assert [r[0] for r in rows] == [
+        "raw gRPC batches (nacos-sdk-python)",
+        "product: keeper (bin/msesync start)",
+    ], out
+    raw, product = rows
+    assert_numbers([raw], [1, 2, 5], out)
+    assert_numbers([product], range(1, 6), out)
+    # Every copy listed at the end of the rest, by both runs.
+    assert raw[5] == product[5] == "300", out
+
+
+def test_nacos_to_nacos(nacos, nacos_alt):
+    out = run_bench("nacos_to_nacos", "--services", "20", "--instances", "3")
+    header, rows = table(out, "Nacos -> Nacos, 20 services x 3 instances")
+    assert "copied 60" in out, out
+    assert header == ["step", "seconds", "vs baseline"], out
+    assert [r[0] for r in rows] == [
+        "populate source (persistent instances)",
+        "baseline: raw registrations at destination",
+        "msesync: scan + sync every service",
+        "msesync: second pass, nothing changed",
+        "msesync: one lease-renewal round (60 beats)",
+    ], out
+    assert_numbers(rows, [1, 2], out)
+
+
+def test_zookeeper_to_nacos(zookeeper, nacos):
+    out = run_bench("zookeeper_to_nacos", "--interfaces", "20", "--changes", "10")
+    header, rows = table(out, "ZooKeeper (Dubbo) -> Nacos, 20 interfaces x 3 providers")
+    assert "copied 60" in out, out
+    assert header == ["step", "seconds", "vs baseline"], out
+    assert [r[0] for r in rows] == [
+        "populate ZooKeeper (60 provider nodes)",
+        "baseline: raw registrations at Nacos",
+        "msesync: initial sync (list + sync every service)",
+    ], out
+    assert_numbers(rows, [1, 2], out)
+    header, rows = table(out, "change-to-destination latency over 10 changes (ms)")
+    assert header == ["path", "p50", "p99"], out
+    assert [r[0] for r in rows] == [
+        "baseline: register at Nacos until listed",
+        "msesync: ZooKeeper node created until listed at Nacos",
+    ], out
+    assert_numbers(rows, [1, 2], out)
+
+
+def test_feed_latency(eureka, consul, consul_alt, nacos, nacos_alt):
+    out = run_bench("feed_latency", "--changes", "4", "--services", "2")
+    header, rows = table(out, "change-to-destination latency, ms")
+    assert header == ["path", "change", "n", "p50", "p99", "baseline p50", "baseline p99"], out
+    paths = [
+        "Eureka -> Nacos",
+        "Consul -> Nacos",
+        "r-nacos -> Nacos",
+        "Nacos 3 -> Consul",
+        "Nacos itself (floor)",
+    ]
+    expected = [(path, change) for path in paths for change in ("register", "deregister")]
+    assert [(r[0], r[1]) for r in rows] == expected, out
+    assert all(r[2] == "2" for r in rows), out  # half of the 4 changes are each kind
+    assert_numbers(rows, [3, 4], out)
+    sources = [r for r in rows if r[0] != "Nacos itself (floor)"]
+    assert_numbers(sources, [5, 6], out)  # the floor has no source, so no baseline
+
+
+def test_services_page():
+    out = run_bench("services_page", "--services", "200", "--requests", "10")
+    header, rows = table(out, "console pages, 200 services in one task, 10 requests each")
+    assert header == ["request", "page p50 / p99", "bare ORM p50 / p99", "page / ORM (p50)"], out
+    assert [r[0] for r in rows] == [
+        "services: first page",
+        "services: search 'svc-01'",
+        "services: deep page 4",
+        "task list (/)",
+        "/healthz (no session, no query)",
+    ], out
+    for row in rows:
+        cells = [row[1], row[2], row[3]] if row[2] else [row[1]]
+        numbers = [n for cell in cells for n in re.split(r" / ", cell)]
+        assert all(NUMBER.fullmatch(n) for n in numbers), f"{row}:\n{out}"
+    assert "goal: every page under 300 ms at p99: met" in out, out
