@@ -13,7 +13,7 @@ pytestmark = pytest.mark.usefixtures("mysql", "redis", "zookeeper", "nacos", "na
 
 @pytest.fixture(scope="module")
 def result():
-    return Bench(services=40, instances=5, providers=20, load_window=15).run()
+    return Bench(services=40, instances=5, providers=20, load_window=60).run()
 
 
 def steps(result) -> dict[str, dict]:
