@@ -185,6 +185,10 @@ class Registry:
         """Where `holds_by_connection`: the copies of a service this adapter holds."""
         return []
 
+    def holds_exactly(self, service: ServiceKey, instances: list[Instance]) -> bool:
+        """Where `holds_by_connection`: True when holding `instances` would send nothing."""
+        return {i.key: i for i in self.held(service)} == {i.key: i for i in instances}
+
     # --- configuration (key -> bytes); only kinds with `has_configs` implement these ---
 
     has_configs = False

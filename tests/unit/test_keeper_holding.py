@@ -155,3 +155,21 @@ def test_a_joining_keeper_holds_its_share_before_it_is_seen():
     }
     assert 0 < len(mine) < len(services)
     assert {s for s in services if ports_at("b", s)} == mine
+
+
+def test_a_full_round_sends_nothing_for_sets_held_already():
+    task = held_task()
+    services = [ServiceKey("public", "DEFAULT_GROUP", f"s{n}") for n in range(5)]
+    for n, service in enumerate(services):
+        register("a", service, 100 + n)
+    sync(task)
+    k = keeper()  # reload_every=0: every round is a full one
+    k.renew_round()
+    holds = memory.store("b").holds
+    assert holds == len(services)
+    k.renew_round()
+    assert memory.store("b").holds == holds  # nothing changed: nothing sent
+    register("a", services[0], 200)
+    sync(task)
+    k.renew_round()
+    assert memory.store("b").holds == holds + 1 and ports_at("b", services[0]) == [100, 200]
