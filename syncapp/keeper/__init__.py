@@ -61,6 +61,7 @@ class Keeper:
         self._owned: dict[Target, bool] = {}  # owns_target's answers for `_owned_for`
         self._owned_for: tuple[str, ...] = ()
         self._membership_lock = threading.Lock()
+        self._withdrawn_for: tuple = ()  # (plan generation, nodes) of the last quiet check
 
     def owns_way(self, way) -> bool:
         return self.membership.owns(f"way:{way[0]}:{way[1]}")
@@ -174,7 +175,10 @@ class Keeper:
     def withdraw_released(self) -> None:
         """Withdraw held copies nobody wants any more at once, and copies now owned by
         another node once it has had HANDOVER_GRACE to register them."""
-        now = time.monotonic()
+        settled = (self.plan.generation, self.membership.nodes)
+        if settled == self._withdrawn_for and not self.released:
+            return  # nothing wanted or owned moved since a check that withdrew nothing
+        now, failed = time.monotonic(), False
         for cluster in {**self.plan.clusters(), **self.held_clusters}.values():
             adapter = self._held_adapter(cluster)
             if adapter is None:
@@ -188,9 +192,10 @@ class Keeper:
                 elif not wanted or now - self.released.setdefault(target, now) > HANDOVER_GRACE:
                     gone.append(service)
             if gone:
-                leases.hold_all(adapter, {service: [] for service in gone})
+                failed |= bool(leases.hold_all(adapter, {service: [] for service in gone}))
                 for service in gone:
                     self.released.pop((cluster.pk, service), None)
+        self._withdrawn_for = () if failed else settled
 
     def take_over(self, before: tuple[str, ...]) -> None:
         """Keep at once what a membership change handed us: a round in progress can take

@@ -33,6 +33,9 @@ class LeasePlan:
         self.seen: dict[int, datetime.datetime] = {}  # row id -> stamp folded in (recent ones)
         self.stamps: dict[int, datetime.datetime | None] = {}  # row id -> stamp of its entry
         self.version = None  # clusters and tasks as they were at the last reload
+        # Bumped by every change to `beats`: what is derived from them is kept until it moves.
+        self.generation = 0
+        self._clusters: tuple[int, dict[int, Cluster]] = (-1, {})
 
     # --- loading ------------------------------------------------------------------
 
@@ -64,6 +67,7 @@ class LeasePlan:
             fresh.update(leases.leases_by_row(rows))
         if version != self.version:
             self.beats, self.rows_of = {}, {}
+            self.generation += 1
         for row_id in [pk for pk in self.beats if pk not in stamps]:
             self._set(row_id, None)
         for row_id, entry in fresh.items():
@@ -94,6 +98,7 @@ class LeasePlan:
             self.rows_of.get(target, set()).discard(row_id)
             if not self.rows_of.get(target):
                 self.rows_of.pop(target, None)
+        self.generation += 1
         self.beats.pop(row_id, None)
         if entry is not None:
             self.beats[row_id] = entry
@@ -120,11 +125,17 @@ class LeasePlan:
 
     def clusters(self) -> dict[int, Cluster]:
         """The destination clusters of every row (one row object each, the newest read)."""
-        return {cluster.pk: cluster for cluster, _ in self.beats.values()}
+        generation, clusters = self._clusters
+        if generation != self.generation:
+            clusters = {cluster.pk: cluster for cluster, _ in self.beats.values()}
+            self._clusters = (self.generation, clusters)
+        return clusters
 
     def owned(self, owns, clusters=None) -> dict[int, Entry]:
         """This node's share, per cluster id (of `clusters` only, if given)."""
         share: dict[int, Entry] = {}
+        if clusters is not None and not clusters:
+            return share
         for cluster, beats in self.beats.values():
             if clusters is not None and cluster.pk not in clusters:
                 continue

@@ -173,3 +173,18 @@ def test_a_full_round_sends_nothing_for_sets_held_already():
     sync(task)
     k.renew_round()
     assert memory.store("b").holds == holds + 1 and ports_at("b", services[0]) == [100, 200]
+
+
+def test_a_refused_withdrawal_is_tried_again_at_the_next_round():
+    task = held_task()
+    register("a", SVC, 1)
+    sync(task)
+    k = keeper()
+    k.renew_round()
+    ServiceSync.objects.all().delete()  # nobody wants the copy any more
+    memory.store("b").refuse_writes = "connection reset"
+    k.renew_round()
+    assert ports_at("b") == [1]
+    memory.store("b").refuse_writes = ""
+    k.renew_round()  # the plan did not change since: the failure alone brings it back
+    assert ports_at("b") == []
