@@ -179,10 +179,16 @@ def sync_service(row_id: int, force: bool = False) -> None:
 
 
 def record_failure(row: ServiceSync, exc: Exception, duration: float | None = None) -> None:
-    """`duration`: the job's seconds, kept on the row for /metrics (workers run elsewhere)."""
+    """`duration`: the job's seconds, kept on the row for /metrics (workers run elsewhere).
+
+    The digest is forgotten: the next job must sync in full and retry what failed, not skip
+    an unchanged source and record a success that hides the failure."""
     log.warning("sync of %s failed: %s", row, exc)
     ServiceSync.objects.filter(pk=row.pk).update(
-        last_error=str(exc)[:2000], last_error_at=timezone.now(), last_duration=duration
+        last_error=str(exc)[:2000],
+        last_error_at=timezone.now(),
+        last_duration=duration,
+        source_digest="",
     )
 
 

@@ -141,3 +141,21 @@ def test_a_service_gone_with_nothing_of_ours_copied_leaves_no_row():
     memory.store("a").services.clear()
     sync_round(task)
     assert not ServiceSync.objects.exists()
+
+
+def test_a_failed_sync_stays_failed_until_a_full_sync_succeeds():
+    """Issue 13: the destination was down during a sync; the next job of an unchanged source
+    must retry it, not skip it (digest unchanged) and record a success that hides the error."""
+    task = make_task()
+    register("a", SVC, 1)
+    sync_round(task)
+    memory.store("b").fail_reads = True  # the destination dies
+    sync_round(task, force=True)  # a refresh reads it, and fails
+    assert "b is down" in ServiceSync.objects.get().last_error
+    sync_round(task)  # the source has not changed: the scan's job must still look
+    assert "b is down" in ServiceSync.objects.get().last_error
+    memory.store("b").fail_reads = False
+    memory.store("b").services.clear()  # it came back empty: the retry must restore it
+    sync_round(task)
+    row = ServiceSync.objects.get()
+    assert row.last_error == "" and ports_at("b") == [1]
