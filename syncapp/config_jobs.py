@@ -4,6 +4,7 @@ import logging
 
 from django.utils import timezone
 
+from syncapp import coalesce
 from syncapp.connections import registry_for
 from syncapp.engine.configs import config_root, plan_configs
 from syncapp.models import SyncTask
@@ -20,6 +21,7 @@ def config_tasks():
 
 def sync_configs(task_id: int) -> None:
     """Make the destination's entries under the task's pattern equal the source's."""
+    coalesce.scan_started(task_id)  # a trigger from now on queues another pass
     task = SyncTask.objects.select_related("source", "destination").get(pk=task_id)
     if task.paused or task.sync_type != SyncTask.CONFIG:
         return

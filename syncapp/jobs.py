@@ -73,6 +73,7 @@ def list_matching(source, pattern: str) -> list[ServiceKey]:
 
 def scan_task(task_id: int) -> list[int]:
     """Find the task's services, keep one row per service and way; ids of rows to sync."""
+    coalesce.scan_started(task_id)  # a trigger from now on queues another scan
     task = SyncTask.objects.select_related("source", "destination").get(pk=task_id)
     if task.paused or task.sync_type != SyncTask.SERVICE:
         return []

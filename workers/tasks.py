@@ -33,7 +33,7 @@ def refresh_all() -> None:
 @shared_task
 def scan_task(task_id: int, force: bool = False) -> None:
     """`force` (a resync asked for): forget the task's digests first, so nothing is skipped."""
-    coalesce.scan_started(task_id)
+    coalesce.scan_started(task_id)  # also when another scan runs: the next trigger may queue
     if force:
         coalesce.forget_digests([task_id])
     with coalesce.scanning(task_id) as mine:
@@ -59,5 +59,4 @@ def sync_service(row_id: int, force: bool = False) -> None:
 
 @shared_task
 def sync_configs(task_id: int) -> None:
-    coalesce.scan_started(task_id)
     config_jobs.sync_configs(task_id)

@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from syncapp import coalesce
+from syncapp import coalesce, jobs
 from syncapp.feeds import Feeds
 from syncapp.models import Cluster, ServiceSync, SyncTask
 from syncapp.registries import memory
@@ -125,3 +125,10 @@ def test_a_refresh_forgets_digests_and_coalesces_with_waiting_scans(task, sent):
     assert sent["scan_task"] == [(task.pk,)]
     assert set(ServiceSync.objects.values_list("source_digest", flat=True)) == {""}
     assert memory.store("b").services  # the copies were made by the jobs above
+
+
+def test_a_scan_run_outside_celery_clears_its_mark_too(task):
+    """The keeper's in-process paths (benches, tests) call the jobs directly."""
+    assert coalesce.claim_scans([task.pk]) == [task.pk]
+    jobs.scan_task(task.pk)
+    assert coalesce.claim_scans([task.pk]) == [task.pk]
