@@ -36,6 +36,7 @@ from tests.testbed.pytest_plugin import exported
 POLL = 0.005  # seconds between reads while waiting for a change to show
 SEED = 5  # the random pauses between changes, the same every run
 TIMEOUT = 30.0
+SCAN_EVERY_STEPS = 25  # 5 s, the product's MSESYNC_SCAN_INTERVAL
 MODE_VARIABLES = ("MYSQL_URL", "MYSQL_USER_NAME", "MYSQL_PASSWORD", "REDIS_URL")
 
 
@@ -72,7 +73,8 @@ def endpoints(registry, key: ServiceKey) -> set[tuple[str, int]]:
 
 class InProcessProduct:
     """The keeper as run_keeper runs it (feeds stepped, held copies applied, leases renewed),
-    with jobs on threads instead of Celery."""
+    with jobs on threads instead of Celery, and every task scanned every 5 s as beat does (a
+    change a feed missed then arrives late, as in the product, instead of never)."""
 
     def __init__(self):
         from django.conf import settings
@@ -107,6 +109,9 @@ class InProcessProduct:
         while not self.stopped.wait(self.steps.STEP_SECONDS):
             self.keeper.step_feeds(reconcile=steps % self.steps.RECONCILE_EVERY == 0)
             steps += 1
+            if steps % SCAN_EVERY_STEPS == 0:  # as beat's scan: the net under the feeds
+                for task_id in self.jobs.active_tasks().values_list("id", flat=True):
+                    self.pool.submit(self.scan, task_id)
 
     def start(self) -> None:
         self.keeper.start(membership_every=1.0, changes_every=self.steps.STEP_SECONDS)
