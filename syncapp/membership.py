@@ -64,7 +64,7 @@ class Membership:
             self.reachable = False
             return (self.node_id,)
         self.reachable = True
-        return tuple(sorted(m.decode() if isinstance(m, bytes) else m for m in members))
+        return tuple(sorted(_names(members)))
 
     def peek(self) -> tuple[str, ...]:
         """The live nodes plus us, without announcing us (ourselves only if Redis is down)."""
@@ -74,8 +74,7 @@ class Membership:
             members = self.redis.zrangebyscore(self.key, time.time(), "+inf")
         except Exception:  # redis.RedisError, OSError: as if alone, as refresh() would
             return (self.node_id,)
-        live = {m.decode() if isinstance(m, bytes) else m for m in members}
-        return tuple(sorted(live | {self.node_id}))
+        return tuple(sorted(set(_names(members)) | {self.node_id}))
 
     def suspect(self, node: str) -> bool:
         """Count a node as dead now, for one TTL (by then Redis has expired it, if dead);
@@ -104,3 +103,8 @@ class Membership:
             self.redis.set(
                 STATUS_KEY.format(self.node_id), json.dumps(status, sort_keys=True), ex=30
             )
+
+
+def _names(members) -> list[str]:
+    """Node names as Redis returns them (bytes, or text with decode_responses)."""
+    return [m.decode() if isinstance(m, bytes) else m for m in members]

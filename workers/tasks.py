@@ -33,11 +33,11 @@ def refresh_all() -> None:
 @shared_task
 def scan_task(task_id: int, force: bool = False) -> None:
     """`force` (a resync asked for): forget the task's digests first, so nothing is skipped."""
-    coalesce.scan_started(task_id)  # also when another scan runs: the next trigger may queue
     if force:
         coalesce.forget_digests([task_id])
     with coalesce.scanning(task_id) as mine:
         if not mine:  # another scan of this task is running: it covers this one
+            coalesce.scan_started(task_id)  # jobs.scan_task clears it otherwise
             return
         claimed = coalesce.claim_rows(jobs.scan_task(task_id))
         for start in range(0, len(claimed), SYNC_BATCH):
