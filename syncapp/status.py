@@ -1,38 +1,74 @@
-"""Where a migration stands: one record per task and service way, for CLI, API and UI."""
+"""Where a migration stands: one record per task and service way, for CLI, API and UI.
+
+States come from syncapp.ui.states, the console's readers, so `sync_status` and the console
+never disagree about a row.
+"""
 
 from syncapp.models import ServiceSync, SyncTask
+from syncapp.ui.states import ERROR, SYNCED, TaskCounts, counts_by_task, service_state, task_state
 
 
 def _iso(value):
     return value.isoformat() if value else None
 
 
-def service_status(row: ServiceSync) -> dict:
+def way_ends(task: SyncTask, reverse: bool) -> tuple[str, str]:
+    """(source, destination) cluster names of one way: the reverse way swaps them."""
+    ends = (task.source.cluster_name, task.destination.cluster_name)
+    return ends[::-1] if reverse else ends
+
+
+def service_status(row: ServiceSync, task: SyncTask) -> dict:
+    source, destination = way_ends(task, row.reverse)
+    state = service_state(row)
     return {
         "way": "reverse" if row.reverse else "forward",
+        "source": source,
+        "destination": destination,
         "namespace": row.namespace,
         "group": row.group,
         "service": row.service,
+        "state": state,
         "source_count": row.source_count,
         "dest_count": row.dest_count,
-        "in_sync": row.source_count == row.dest_count and not row.last_error,
+        "in_sync": state == SYNCED,  # a row never synced is not in sync, whatever its counts
         "last_success": _iso(row.last_success_at),
         "last_error": row.last_error,
+        "last_error_at": _iso(row.last_error_at),
     }
 
 
-def task_status(task: SyncTask) -> dict:
-    rows = list(task.services.all())
+def task_status(task: SyncTask, counts: TaskCounts, with_services: bool = True) -> dict:
+    rows = list(task.services.all()) if with_services else []
     return {
         "id": task.pk,
         "task": str(task),
+        "source": task.source.cluster_name,
+        "destination": task.destination.cluster_name,
+        "type": task.sync_type,
+        "mode": task.mode,
+        "state": task_state(task, counts),
         "paused": task.paused,
         "last_scan": _iso(task.last_scan_at),
         "last_error": task.last_error,
-        "services": [service_status(r) for r in rows],
+        "counts": {"services": counts.services, "synced": counts.synced, "errors": counts.errors},
+        "services": [service_status(r, task) for r in rows],
     }
 
 
-def all_status() -> list[dict]:
-    tasks = SyncTask.objects.select_related("source", "destination").prefetch_related("services")
-    return [task_status(t) for t in tasks]
+def all_status(tasks=None, with_services: bool = True) -> list[dict]:
+    """Every task (or those of the `tasks` queryset) in id order; without services, the
+    tasks' states and counts only (one query whatever the number of services)."""
+    tasks = (SyncTask.objects.all() if tasks is None else tasks).select_related(
+        "source", "destination"
+    )
+    if with_services:
+        tasks = tasks.prefetch_related("services")
+    tasks = list(tasks)
+    counts = counts_by_task(t.pk for t in tasks)
+    return [task_status(t, counts.get(t.pk, TaskCounts()), with_services) for t in tasks]
+
+
+def in_error(record: dict) -> bool:
+    """A task or service record (as above) whose state is error."""
+    return record["state"] == ERROR

@@ -62,7 +62,11 @@ class Product:
         return self.run("bin/msesync", "apply", "-f", str(path)).stdout
 
     def status(self) -> list[dict]:
-        return json.loads(self.manage("sync_status", "--json").stdout)
+        shown = self.manage("sync_status", "--json", check=False)
+        # Exit status 1 means "something shown is in error": the JSON is still complete.
+        if shown.returncode not in (0, 1):
+            raise AssertionError(f"sync_status failed ({shown.returncode}): {shown.stderr}")
+        return json.loads(shown.stdout)
 
     def logs(self) -> str:
         run = self.data_dir / "run"

@@ -1,44 +1,137 @@
-"""`manage.py sync_status [--json]`: per task and service, counts and last outcome."""
+"""`manage.py sync_status [--task NAME_OR_ID] [--errors] [--summary] [--json]`: per task and
+service way, its state, instance counts at both ends and last outcome.
+
+Exit status: 0, or 1 when any task or service shown is in error (so scripts and
+`bin/msesync status` can act on it), 2 when --task names no task.
+"""
 
 import json
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from syncapp.status import all_status
+from syncapp.models import SyncTask
+from syncapp.status import all_status, in_error
 
 COLUMNS = (
-    "way",
-    "namespace",
-    "group",
-    "service",
-    "source_count",
-    "dest_count",
-    "last_success",
-    "last_error",
+    ("WAY", "way"),
+    ("NAMESPACE", "namespace"),
+    ("GROUP", "group"),
+    ("SERVICE", "service"),
+    ("STATE", "state"),
+    ("SOURCE", "source_count"),
+    ("DEST", "dest_count"),
+    ("LAST SUCCESS", "last_success"),
+    ("LAST ERROR", "last_error"),
 )
 
 
 class Command(BaseCommand):
-    help = "Show each task's services: instance counts at both ends, last success, last error."
+    help = "Show each task's services: state, instance counts at both ends, last outcome."
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="machine-readable output")
+        parser.add_argument(
+            "--task",
+            metavar="NAME_OR_ID",
+            help="one task: its id, its name as shown (`a -> b (Service)`) or `SOURCE->DEST`",
+        )
+        parser.add_argument(
+            "--errors", action="store_true", help="only tasks and services in error"
+        )
+        parser.add_argument(
+            "--summary", action="store_true", help="one line per task, without its services"
+        )
 
-    def handle(self, *args, json: bool = False, **options):
-        status = all_status()
+    def handle(self, *args, json=False, task=None, errors=False, summary=False, **options):
+        tasks = SyncTask.objects.filter(pk__in=select_tasks(task)) if task else None
+        status = all_status(tasks, with_services=not summary)
+        if errors:
+            status = only_errors(status)
         if json:
             self.stdout.write(_dumps(status))
-            return
-        for task in status:
-            self.stdout.write(self._task_header(task))
-            for svc in task["services"]:
-                self.stdout.write("  " + "  ".join(str(svc[c] or "-") for c in COLUMNS))
+        else:
+            self.stdout.write(
+                render(status, summary) or ("nothing in error" if errors else "no tasks")
+            )
+        failing = error_count(status)
+        if failing:
+            raise CommandError(f"{failing} task(s) or service way(s) in error", returncode=1)
 
-    @staticmethod
-    def _task_header(task) -> str:
-        flags = " [paused]" if task["paused"] else ""
-        error = f"  error: {task['last_error']}" if task["last_error"] else ""
-        return f"task {task['id']}: {task['task']}{flags}  services: {len(task['services'])}{error}"
+
+def select_tasks(wanted: str) -> list[int]:
+    """Ids of the tasks `wanted` names (id, name as shown, or SOURCE->DEST of any type)."""
+    if wanted.isdigit():
+        ids = list(SyncTask.objects.filter(pk=int(wanted)).values_list("pk", flat=True))
+    else:
+        key = _squeeze(wanted)
+        tasks = SyncTask.objects.select_related("source", "destination")
+        ids = [t.pk for t in tasks if key in (_squeeze(str(t)), _squeeze(_ends(t)))]
+    if not ids:
+        raise CommandError(f"no task matches {wanted!r} (see sync_status --summary)", returncode=2)
+    return ids
+
+
+def _ends(task: SyncTask) -> str:
+    return str(task).rsplit(" (", 1)[0]  # "a <-> b (Service)" -> "a <-> b"
+
+
+def _squeeze(text: str) -> str:
+    return "".join(text.split())
+
+
+def only_errors(status: list[dict]) -> list[dict]:
+    """Tasks in error or with services in error, each with only its services in error."""
+    shown = []
+    for task in status:
+        services = [s for s in task["services"] if in_error(s)]
+        if in_error(task) or services:
+            shown.append({**task, "services": services})
+    return shown
+
+
+def error_count(status: list[dict]) -> int:
+    return sum(in_error(t) + sum(map(in_error, t["services"])) for t in status)
+
+
+def render(status: list[dict], summary: bool) -> str:
+    blocks = []
+    for task in status:
+        lines = [task_line(task)]
+        if not summary and task["services"]:
+            lines += ["  " + line for line in table(task["services"])]
+        blocks.append("\n".join(lines))
+    return "\n".join(blocks)
+
+
+def task_line(task: dict) -> str:
+    """`task 3: a -> b (Service)  state: error  services: 12 (10 in step, 2 in error)  ...`"""
+    parts = [f"task {task['id']}: {task['task']}", f"state: {task['state']}"]
+    if task["type"] == SyncTask.SERVICE:  # Config tasks mirror znodes, not services
+        c = task["counts"]
+        parts.append(f"services: {c['services']} ({c['synced']} in step, {c['errors']} in error)")
+    if task["last_error"]:
+        parts.append(f"error: {_one_line(task['last_error'])}")
+    return "  ".join(parts)
+
+
+def table(services: list[dict]) -> list[str]:
+    rows = [[title for title, _ in COLUMNS]]
+    rows += [[_cell(key, s[key]) for _, key in COLUMNS] for s in services]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+
+
+def _cell(key: str, value) -> str:
+    """Counts print as numbers, 0 included; only a missing value prints as "-"."""
+    if value is None or value == "":
+        return "-"
+    if key == "last_success":  # ISO time in UTC: to the second is enough here
+        return value[:19] + "Z"
+    return _one_line(str(value))
+
+
+def _one_line(text: str) -> str:
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def _dumps(value) -> str:
