@@ -1,6 +1,8 @@
 """`bin/msesync apply -f FILE --wait` with the real product: it returns once the first full
-sync is done (the copies are at the destination by then), or fails on its timeout."""
+sync is done (the copies are at the destination by then), or fails as soon as an error is
+known, with its text (the timeout is covered by tests/unit/test_apply_wait.py)."""
 
+import time
 import uuid
 
 import pytest
@@ -69,8 +71,11 @@ def test_apply_wait_returns_after_the_first_full_sync_with_a_summary(
     ]
 
 
-def test_apply_wait_gives_up_after_its_timeout_with_a_non_zero_exit(product, zookeeper):
-    """A Config task whose destination never answers never completes a pass."""
+def test_apply_wait_fails_fast_with_the_error_when_the_destination_never_answers(
+    product, zookeeper
+):
+    """A Config task whose destination refuses connections: its pass fails within seconds,
+    and --wait says why then instead of waiting out its timeout."""
     tag = f"w{uuid.uuid4().hex[:6]}"
     yaml_text = config_yaml(
         [
@@ -79,14 +84,16 @@ def test_apply_wait_gives_up_after_its_timeout_with_a_non_zero_exit(product, zoo
         ],
         [task(f"{tag}-zsrc", f"{tag}-zdst", f"/{tag}(/.*)?", sync_type="Config")],
     )
+    started = time.monotonic()
     try:
-        gave_up = apply_wait(product, yaml_text, 6)
+        failed = apply_wait(product, yaml_text, 120)
     finally:
         pause_tasks_of(product, f"{tag}-zsrc")  # stop its retries: the product is shared
-    assert gave_up.returncode == 1
-    assert "timed out after 6 s before the first full sync" in gave_up.stderr
-    assert f"{tag}-zsrc -> {tag}-zdst (Config): not scanned since the import" in gave_up.stderr
-    assert f"{tag}-zsrc -> {tag}-zdst (Config)" in gave_up.stdout  # the summary still printed
+    assert failed.returncode == 1
+    assert time.monotonic() - started < 60  # the pass fails after its 5 s connect timeout
+    assert "first full sync failed:" in failed.stderr
+    assert f"{tag}-zsrc -> {tag}-zdst (Config): ZooKeeper 127.0.0.1:1:" in failed.stderr
+    assert f"{tag}-zsrc -> {tag}-zdst (Config)" in failed.stdout  # the summary still printed
 
 
 def pause_tasks_of(product, source: str) -> None:

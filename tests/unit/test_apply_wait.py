@@ -136,11 +136,50 @@ def test_a_sync_before_the_import_does_not_count(tmp_path, monkeypatch):
     assert "bin/msesync status" in str(error)
 
 
-def test_errors_finish_the_wait_but_fail_the_command(tmp_path, monkeypatch):
-    fake_worker(monkeypatch, [scan, synced("orders"), failed("users"), synced("billing")])
+def test_a_service_error_ends_the_wait_at_once_with_its_text(tmp_path, monkeypatch):
+    never = []  # steps after the error: the wait must not reach them
+    fake_worker(monkeypatch, [scan, synced("orders"), failed("users"), never.append])
     out, error = run(tmp_path, "--wait", "--timeout", "30")
-    assert error is not None and "1 error(s)" in str(error)
-    assert out.splitlines()[-2].split()[-1] == "1"  # the forward way's errors column
+    assert error is not None and not never
+    assert "src -> dst (Service) users: GET /x unreachable (h: ConnectTimeout)" in str(error)
+    assert out.splitlines()[-2].split()[-1] == "1"  # the summary: the forward way's errors
+
+
+def test_a_scan_error_ends_the_wait_at_once_with_its_text(tmp_path, monkeypatch):
+    def scan_failed():
+        t = task()
+        SyncTask.objects.filter(pk=t.pk).update(
+            last_scan_at=timezone.now(), last_error="src -> dst: unreachable"
+        )
+
+    fake_worker(monkeypatch, [scan_failed])
+    _, error = run(tmp_path, "--wait", "--timeout", "30")
+    assert error is not None and "src <-> dst (Service): src -> dst: unreachable" in str(error)
+
+
+def test_an_error_from_before_the_import_is_not_taken_for_a_new_one(tmp_path, monkeypatch):
+    run(tmp_path)
+    SyncTask.objects.update(last_error="old trouble")  # a pass that failed before the import
+    ServiceSync.objects.create(task=task(), service="orders", last_error="old", last_error_at=None)
+    fake_worker(monkeypatch, [])
+    _, error = run(tmp_path, "--wait", "--timeout", "0.2")
+    assert error is not None and "timed out after 0.2 s" in str(error)
+    assert "(last error: old trouble)" in str(error)
+
+
+def test_a_config_pass_that_fails_ends_the_wait_with_its_error(tmp_path, monkeypatch):
+    config = (
+        YAML.replace("type: Service", "type: Config")
+        .replace("Bidirectional", "Unidirectional")
+        .replace("NACOS", "ZOOKEEPER")
+    )
+
+    def pass_failed():  # a failing pass records its error alone (config_jobs.sync_configs)
+        SyncTask.objects.update(last_error="dst: unreachable")
+
+    fake_worker(monkeypatch, [pass_failed])
+    _, error = run(tmp_path, "--wait", "--timeout", "30", text=config)
+    assert error is not None and "src -> dst (Config): dst: unreachable" in str(error)
 
 
 def test_on_a_terminal_the_bar_is_redrawn_in_place(tmp_path, monkeypatch):

@@ -7,6 +7,10 @@ YAML; with --wait, follow the first full sync of the file's tasks and print a su
 - a Config task has completed a pass since (last_scan_at; a failing pass records only its
   error, so a Config task that keeps failing ends in the timeout, its error shown);
 - paused tasks are not waited for.
+An error known since the import ends the wait at once, its text shown (exit status 1): a
+service way's error recorded since, a Service task's scan error recorded since, a task error
+that was not there at the import (a failing Config pass records no time, so an error it
+already had is not taken for a new one: that task waits out the timeout, its error shown).
 The workers (`bin/msesync start`) do the syncing; this only reads the rows they record.
 """
 
@@ -84,16 +88,18 @@ class Command(BaseCommand):
         changed = sum(c.action != "unchanged" for c in changes)
         self.stdout.write(f"{changed} change(s){' (dry run)' if dry_run else ''}")
         if wait:
-            self._wait(_task_ids(spec), applied_at, timeout)
+            task_ids = _task_ids(spec)
+            self._wait(task_ids, Since(applied_at, _task_errors(task_ids)), timeout)
 
     # --- --wait ----------------------------------------------------------------------
 
-    def _wait(self, task_ids: list[int], since, timeout: float) -> None:
+    def _wait(self, task_ids: list[int], since: "Since", timeout: float) -> None:
         started = time.monotonic()
         tty = self.stdout.isatty()
         shown = None
         while True:
-            ways = progress(task_ids, since)
+            ways = progress(task_ids, since.at)
+            errors = known_errors(task_ids, since)
             line = progress_line(ways, time.monotonic() - started)
             if tty:
                 self.stdout.write("\r\033[K" + line, ending="")
@@ -101,16 +107,18 @@ class Command(BaseCommand):
             elif line.split(" | ")[:-1] != shown:  # a new line per change, not per tick
                 self.stdout.write(line)
                 shown = line.split(" | ")[:-1]
-            if all(w.done for w in ways) or time.monotonic() - started >= timeout:
+            if errors or all(w.done for w in ways) or time.monotonic() - started >= timeout:
                 break
             time.sleep(POLL_SECONDS)
         if tty:
             self.stdout.write("")
         self.stdout.write(summary_table(ways))
-        self._verdict(ways, timeout)
+        self._verdict(ways, errors, timeout)
 
     @staticmethod
-    def _verdict(ways: list[WayProgress], timeout: float) -> None:
+    def _verdict(ways: list[WayProgress], errors: list[str], timeout: float) -> None:
+        if errors:  # known errors first: waiting longer would not make them go away
+            raise CommandError(_errors_message(errors))
         pending = [w for w in ways if not w.done]
         if pending:
             detail = "; ".join(_pending_reason(w) for w in pending)
@@ -118,9 +126,6 @@ class Command(BaseCommand):
                 f"timed out after {timeout:g} s before the first full sync: {detail} "
                 "(is msesync running? bin/msesync status)"
             )
-        errors = sum(w.errors + bool(w.task_error) for w in ways)
-        if errors:
-            raise CommandError(f"first full sync done with {errors} error(s): see sync_status")
 
 
 def _task_ids(spec) -> list[int]:
@@ -133,6 +138,53 @@ def _task_ids(spec) -> list[int]:
             sync_type=t.type,
         ).values_list("pk", flat=True)
     return ids
+
+
+@dataclass(frozen=True)
+class Since:
+    """The import's commit time, and each task's error as it stood then."""
+
+    at: object  # datetime
+    task_errors: dict[int, str]
+
+
+def _task_errors(task_ids: list[int]) -> dict[int, str]:
+    return dict(SyncTask.objects.filter(pk__in=task_ids).values_list("pk", "last_error"))
+
+
+MAX_ERRORS_SHOWN = 5
+
+
+def known_errors(task_ids: list[int], since: Since) -> list[str]:
+    """`label: error` for each error known to be new since the import (module docstring)."""
+    tasks = SyncTask.objects.filter(pk__in=task_ids, paused=False).exclude(last_error="")
+    errors = [
+        f"{t}: {_one_line(t.last_error)}"
+        for t in tasks.select_related("source", "destination")
+        if t.last_error != since.task_errors.get(t.pk, "")
+        or (t.last_scan_at and t.last_scan_at >= since.at)
+    ]
+    rows = (
+        ServiceSync.objects.filter(
+            task_id__in=task_ids, task__paused=False, retired=False, last_error_at__gte=since.at
+        )
+        .exclude(last_error="")
+        .select_related("task__source", "task__destination")
+    )
+    for row in rows[: MAX_ERRORS_SHOWN + 1]:
+        name = "/".join(p for p in (row.namespace, row.group, row.service) if p)
+        errors.append(f"{_way_label(row.task, row.reverse)} {name}: {_one_line(row.last_error)}")
+    return errors
+
+
+def _errors_message(errors: list[str]) -> str:
+    shown = errors[:MAX_ERRORS_SHOWN]
+    more = " (more: manage.py sync_status --errors)" if len(errors) > len(shown) else ""
+    return "first full sync failed:\n  " + "\n  ".join(shown) + more
+
+
+def _one_line(text: str) -> str:
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())[:500]
 
 
 def _pending_reason(way: WayProgress) -> str:
