@@ -1,10 +1,12 @@
-"""The domain side of configuration tasks (type Config): mirror a subtree one way."""
+"""The domain side of configuration tasks (type Config): mirror a ZooKeeper subtree one way,
+or keep Nacos configs in step one or both ways (syncapp/config_sync.py)."""
 
 import logging
+import time
 
 from django.utils import timezone
 
-from syncapp import coalesce
+from syncapp import coalesce, config_sync
 from syncapp.connections import registry_for
 from syncapp.engine.configs import config_root, plan_configs
 from syncapp.models import SyncTask
@@ -26,6 +28,9 @@ def sync_configs(task_id: int) -> None:
     if task.paused or task.sync_type != SyncTask.CONFIG:
         return
     source, dest = registry_for(task.source), registry_for(task.destination)
+    if source.has_config_items:
+        sync_config_items(task, source, dest)
+        return
     root = config_root(task.service_match_pattern)
     try:
         changes = plan_configs(
@@ -45,3 +50,36 @@ def apply_configs(dest, changes) -> list[str]:
     for key, value in changes.put:
         dest.put_config(key, value)
     return [key for key in changes.delete if not dest.delete_config(key)]
+
+
+LEASE_WAIT = 30.0  # a pass waits this long for the running one before giving up
+
+
+def sync_config_items(task: SyncTask, source, dest) -> None:
+    """One Nacos pass, under the task's scan lease: one writer per task on any number of
+    nodes. A pass that finds another running waits for it (that one may have listed before
+    the change that queued this one)."""
+    deadline = time.monotonic() + LEASE_WAIT
+    while True:
+        with coalesce.scanning(task.pk) as mine:
+            if mine:
+                _pass(task, source, dest)
+                return
+        if time.monotonic() > deadline:
+            log.info("config pass of %s skipped: another one runs for %.0f s", task, LEASE_WAIT)
+            return
+        time.sleep(0.2)
+
+
+def _pass(task: SyncTask, source, dest) -> None:
+    try:
+        outcome = config_sync.sync_items(task, source, dest)
+    except RegistryError as exc:
+        log.warning("config sync of %s failed: %s", task, exc)
+        SyncTask.objects.filter(pk=task.pk).update(last_error=str(exc)[:2000])
+        return
+    if outcome.writes:
+        log.info("config pass of %s: %d writes, %d in step", task, outcome.writes, outcome.in_step)
+    SyncTask.objects.filter(pk=task.pk).update(
+        last_scan_at=timezone.now(), last_error=outcome.note()[:2000]
+    )

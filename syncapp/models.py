@@ -95,6 +95,13 @@ class SyncTask(models.Model):
     keep_case = models.BooleanField(
         "keepServiceNameCase", default=False, help_text="Eureka names are lower-cased unless set"
     )
+    # Config tasks: a destination config msesync did not write (or that changed there since)
+    # is overwritten by the source's instead of being reported as a conflict.
+    overwrite_native = models.BooleanField(
+        "overwriteNativeConfigs",
+        default=False,
+        help_text="Config tasks: overwrite destination configs msesync did not write",
+    )
     paused = models.BooleanField(default=False)
     last_scan_at = models.DateTimeField(null=True, blank=True)
     # Coalescing (syncapp/coalesce.py): a scan message waiting, a scan running (a lease).
@@ -170,3 +177,32 @@ class ServiceSync(models.Model):
 
     def __str__(self):
         return f"{self.namespace}/{self.group}/{self.service}"
+
+
+class ConfigSync(models.Model):
+    """What msesync remembers of one Nacos config of a Config task (syncapp/config_sync.py):
+    the content MD5 both sides held when last in step, and which side msesync wrote."""
+
+    task = models.ForeignKey(SyncTask, models.CASCADE, related_name="configs")
+    namespace = models.CharField(max_length=128)
+    group = models.CharField(max_length=128)
+    data_id = models.CharField(max_length=255)
+    md5 = models.CharField(max_length=32, blank=True)
+    # "destination": msesync wrote the destination's copy; "source": it wrote the source's
+    # (two-way); "": found equal, written by neither.
+    written = models.CharField(max_length=16, blank=True)
+    conflict = models.TextField(blank=True)
+    writes = models.IntegerField(default=0, help_text="writes and deletes msesync made")
+    last_error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["task", "namespace", "group", "data_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "namespace", "group", "data_id"], name="one_row_per_config"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.namespace}/{self.group}/{self.data_id}"

@@ -158,9 +158,16 @@ def _host_problem(host: str) -> str | None:
     return None
 
 
+def config_family(kind: str) -> str:
+    """What configuration a kind holds: "items" (Nacos configs, copied one or both ways),
+    "tree" (ZooKeeper znodes, copied one way), or "" (none)."""
+    adapter = registry_class(kind)
+    return "items" if adapter.has_config_items else "tree" if adapter.has_configs else ""
+
+
 def config_kinds() -> tuple[str, ...]:
-    """Kinds that hold configuration a Config task can copy (the adapters' `has_configs`)."""
-    return tuple(kind for kind in USER_KINDS if registry_class(kind).has_configs)
+    """Kinds that hold configuration a Config task can copy."""
+    return tuple(kind for kind in USER_KINDS if config_family(kind))
 
 
 def task_problems(sync_type: str, mode: str, source_kind: str, dest_kind: str) -> dict:
@@ -168,12 +175,22 @@ def task_problems(sync_type: str, mode: str, source_kind: str, dest_kind: str) -
     if sync_type != "Config":
         return {}
     problems = {}
-    if mode != "Unidirectional":
+    if mode != "Unidirectional" and "tree" in (_family(source_kind), _family(dest_kind)):
         problems["mode"] = (
-            "a Config task must be Unidirectional: znode data carries no marker to stop loops"
+            "a Config task must be Unidirectional with ZooKeeper: znode data carries no "
+            "marker to stop loops"
         )
     kinds = config_kinds()
     for end, kind in (("source", source_kind), ("destination", dest_kind)):
         if kind and kind not in kinds:
             problems[end] = f"Config sync needs a {' or '.join(kinds)} cluster, not {kind}"
+    families = {_family(source_kind), _family(dest_kind)}
+    if "destination" not in problems and len(families - {""}) == 2:
+        problems["destination"] = (
+            f"Config sync copies between clusters of one kind, not {source_kind} to {dest_kind}"
+        )
     return problems
+
+
+def _family(kind: str) -> str:
+    return config_family(kind) if kind in USER_KINDS else ""

@@ -53,6 +53,7 @@ def task_values(spec: TaskSpec) -> dict:
         "service_match_pattern": spec.serviceMatchPattern,
         "auto_scan": spec.autoScanAndAddService,
         "keep_case": spec.keepServiceNameCase,
+        "overwrite_native": spec.overwriteNativeConfigs,
     }
 
 

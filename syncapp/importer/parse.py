@@ -60,6 +60,7 @@ class TaskSpec:
     serviceMatchPattern: str = ".*"
     autoScanAndAddService: bool = True
     keepServiceNameCase: bool = False  # msesync's own: keep Eureka's upper-case names
+    overwriteNativeConfigs: bool = False  # msesync's own: Config tasks (README, Configs)
 
 
 @dataclass
@@ -87,6 +88,7 @@ TASK_FIELDS = {
     "serviceMatchPattern": (False, str),
     "autoScanAndAddService": (False, bool),
     "keepServiceNameCase": (False, bool),
+    "overwriteNativeConfigs": (False, bool),
 }
 
 

@@ -26,6 +26,7 @@ TASK_NAMES = {
     "service_match_pattern": "serviceMatchPattern",
     "auto_scan": "autoScanAndAddService",
     "keep_case": "keepServiceNameCase",
+    "overwrite_native": "overwriteNativeConfigs",
     NON_FIELD_ERRORS: "(task)",
 }
 
@@ -60,6 +61,7 @@ def task_field_problems(spec) -> list[tuple[str, str]]:
         service_match_pattern=spec.serviceMatchPattern,
         auto_scan=spec.autoScanAndAddService,
         keep_case=spec.keepServiceNameCase,
+        overwrite_native=spec.overwriteNativeConfigs,
     )
     # sync_type and mode: the parser names the choices already.
     return _named(

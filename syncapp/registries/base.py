@@ -4,6 +4,7 @@ All protocol translation lives in the adapters: a Nacos host, a Dubbo provider U
 Curator payload, a Eureka InstanceInfo and a Consul health entry all become `Instance`.
 """
 
+import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -102,6 +103,44 @@ class Instance:
     @classmethod
     def from_dict(cls, data: Mapping) -> "Instance":
         return cls(**data)
+
+
+@dataclass(frozen=True, order=True)
+class ConfigKey:
+    """Where a configuration document lives (Nacos): namespace, group, dataId."""
+
+    namespace: str
+    group: str
+    data_id: str
+
+    @property
+    def name(self) -> str:
+        """What a Config task's serviceMatchPattern is matched against: `group/dataId`."""
+        return f"{self.group}/{self.data_id}"
+
+    def __str__(self) -> str:
+        return f"{self.namespace or '-'}/{self.group}/{self.data_id}"
+
+
+def content_md5(content: str) -> str:
+    """The MD5 Nacos computes for a config (hex of its UTF-8 bytes)."""
+    return hashlib.md5(content.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ConfigItem:
+    """A configuration document and the attributes a copy carries (Nacos)."""
+
+    key: ConfigKey
+    content: str
+    type: str = ""
+    desc: str = ""
+    tags: str = ""  # comma separated
+    app_name: str = ""
+
+    @property
+    def md5(self) -> str:
+        return content_md5(self.content)
 
 
 @dataclass(frozen=True)
@@ -207,6 +246,26 @@ class Registry:
     def watch_configs(self, root: str, on_change: Callable[[], None]) -> bool:
         """Call on_change() whenever anything under root changes; False if no push feed."""
         return False
+
+    # --- configuration documents (Nacos); kinds with `has_config_items` implement these ---
+
+    has_config_items = False
+
+    def list_config_items(self, namespace: str) -> dict[ConfigKey, str]:
+        """Every config of a namespace -> its content MD5; complete or RegistryError."""
+        raise NotImplementedError
+
+    def read_config_item(self, key: ConfigKey) -> ConfigItem | None:
+        """The config with its attributes; None when it does not exist."""
+        raise NotImplementedError
+
+    def write_config_item(self, item: ConfigItem, replaces_md5: str = "") -> None:
+        """Create or replace a config. `replaces_md5`: the content MD5 the writer saw there;
+        servers that compare-and-set refuse the write when it changed meanwhile."""
+        raise NotImplementedError
+
+    def delete_config_item(self, key: ConfigKey) -> None:
+        raise NotImplementedError
 
     def watch(self, on_change: Callable[[ServiceKey | None], None]) -> bool:
         """Push changes from now on: on_change(key) for one service, on_change(None) when

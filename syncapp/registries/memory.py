@@ -6,6 +6,8 @@ different names are two independent registries. `fail_reads` simulates an outage
 
 from syncapp.registries.base import (
     ClusterConfig,
+    ConfigItem,
+    ConfigKey,
     Instance,
     Registry,
     RegistryError,
@@ -22,6 +24,8 @@ class MemoryStore:
         self.holds = 0  # hold() calls of connection-held adapters
         self.refuse_writes = ""  # a refusal reason: connection-held writes fail with it
         self.watchers: list = []
+        self.configs: dict[ConfigKey, ConfigItem] = {}
+        self.config_writes = 0  # config writes and deletes
 
     def changed(self, service) -> None:
         for on_change in self.watchers:
@@ -79,6 +83,29 @@ class MemoryRegistry(Registry):
         for on_change in self._mine:
             self.store.watchers.remove(on_change)
         self._mine.clear()
+
+    # --- configuration documents ---
+
+    has_config_items = True
+
+    def list_config_items(self, namespace: str) -> dict[ConfigKey, str]:
+        self._check()
+        return {k: v.md5 for k, v in self.store.configs.items() if k.namespace == namespace}
+
+    def read_config_item(self, key: ConfigKey) -> ConfigItem | None:
+        self._check()
+        return self.store.configs.get(key)
+
+    def write_config_item(self, item: ConfigItem, replaces_md5: str = "") -> None:
+        current = self.store.configs.get(item.key)
+        if replaces_md5 and current is not None and current.md5 != replaces_md5:
+            raise RegistryError(f"{item.key} changed meanwhile")
+        self.store.configs[item.key] = item
+        self.store.config_writes += 1
+
+    def delete_config_item(self, key: ConfigKey) -> None:
+        self.store.configs.pop(key, None)
+        self.store.config_writes += 1
 
     def heartbeat(self, service: ServiceKey, instance: Instance) -> None:
         self.store.beats += 1

@@ -60,10 +60,38 @@ CONFIG_YAML = textwrap.dedent("""\
 
 
 @pytest.mark.django_db
-def test_a_config_task_must_be_one_way_between_zookeepers(tmp_path):
+def test_a_zookeeper_config_task_must_be_one_way_and_between_zookeepers(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(CONFIG_YAML)
     with pytest.raises(CommandError) as err:
         call_command("import_config", "-f", str(path))
     assert "line 9: tasks[0].mode: a Config task must be Unidirectional" in str(err.value)
-    assert "line 9: tasks[0].destination: Config sync needs a ZOOKEEPER cluster" in str(err.value)
+    assert (
+        "line 9: tasks[0].destination: Config sync copies between clusters of one kind, "
+        "not ZOOKEEPER to NACOS" in str(err.value)
+    )
+
+
+@pytest.mark.django_db
+def test_a_nacos_config_task_may_be_two_way_and_overwrite_natives(tmp_path):
+    path = tmp_path / "c.yaml"
+    text = CONFIG_YAML.replace("zk-a", "nacos-a").replace("ZOOKEEPER", "NACOS")
+    path.write_text(text + "    overwriteNativeConfigs: true\n")
+    call_command("import_config", "-f", str(path))
+    from syncapp.models import SyncTask
+
+    task = SyncTask.objects.get()
+    assert (task.mode, task.overwrite_native) == ("Bidirectional", True)
+
+
+@pytest.mark.django_db
+def test_a_config_task_needs_config_kinds_at_both_ends(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        CONFIG_YAML.replace("ZOOKEEPER", "EUREKA").replace("Bidirectional", "Unidirectional")
+    )
+    with pytest.raises(CommandError) as err:
+        call_command("import_config", "-f", str(path))
+    assert "tasks[0].source: Config sync needs a NACOS or ZOOKEEPER cluster, not EUREKA" in str(
+        err.value
+    )

@@ -1,0 +1,134 @@
+"""The domain side of Nacos Config tasks: one pass over a task's configs, recorded per config.
+
+A pass lists both sides' configs of the source cluster's namespaces (content MD5s only),
+keeps those whose `group/dataId` matches the task's pattern, decides each one with
+syncapp/engine/config_items.py against the ConfigSync row (what msesync wrote), reads and
+writes only the configs that differ, and records the outcome on the rows. Passes of one task
+never overlap (the task's scan lease), so one writer at a time whatever the number of nodes.
+"""
+
+import logging
+from dataclasses import dataclass, field
+
+from syncapp import patterns
+from syncapp.engine import config_items as engine
+from syncapp.models import ConfigSync, SyncTask
+from syncapp.registries.base import ConfigKey, RegistryError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    in_step: int = 0
+    writes: int = 0
+    conflicts: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def note(self) -> str:
+        """The task's last_error: errors first, then conflicts (the task page lists them)."""
+        lines = self.errors[:20]
+        if self.conflicts:
+            lines.append(f"{len(self.conflicts)} config conflicts, e.g. {self.conflicts[0]}")
+        return "\n".join(lines)
+
+
+def matching(registry, namespaces, pattern: str) -> dict[ConfigKey, str]:
+    """Every config of these namespaces whose group/dataId matches -> its content MD5."""
+    regex = patterns.compile(pattern)
+    found = {}
+    for namespace in namespaces:
+        listed = registry.list_config_items(namespace)
+        found.update({k: m for k, m in listed.items() if regex.fullmatch(k.name)})
+    return found
+
+
+def sync_items(task: SyncTask, source, dest) -> Outcome:
+    """One pass; raises RegistryError when a side cannot be listed (nothing is decided)."""
+    two_way = task.mode == SyncTask.BIDIRECTIONAL
+    namespaces = source.namespaces()
+    for namespace in namespaces:
+        dest.ensure_namespace(namespace)
+        if two_way:
+            source.ensure_namespace(namespace)
+    a = matching(source, namespaces, task.service_match_pattern)
+    b = matching(dest, namespaces, task.service_match_pattern)
+    rows = {
+        ConfigKey(r.namespace, r.group, r.data_id): r for r in ConfigSync.objects.filter(task=task)
+    }
+    outcome = Outcome()
+    for key in sorted(a.keys() | b.keys() | rows.keys()):
+        row = rows.get(key)
+        seen = engine.Seen(row.md5, row.written) if row and row.md5 else None
+        decision = engine.decide(a.get(key), b.get(key), seen, two_way, task.overwrite_native)
+        try:
+            written = carry_out(decision, key, source, dest, a, b)
+        except RegistryError as exc:
+            outcome.errors.append(f"{key}: {exc}")
+            record_error(task, key, row, str(exc))
+            continue
+        if decision.action == engine.CONFLICT:
+            outcome.conflicts.append(f"{key}: {decision.reason}")
+        elif decision.action == engine.IN_STEP:
+            outcome.in_step += 1
+        wrote = written is not None or decision.action in (engine.DELETE_DEST, engine.DELETE_SOURCE)
+        outcome.writes += wrote
+        kept = engine.after(decision, a.get(key), b.get(key), seen, written or "")
+        remember(task, key, row, decision, kept, wrote)
+    return outcome
+
+
+def carry_out(decision, key: ConfigKey, source, dest, a: dict, b: dict) -> str | None:
+    """Do what was decided; returns the MD5 of the content written, if a copy was made."""
+    action = decision.action
+    if action in (engine.COPY, engine.COPY_BACK):
+        origin, target, there = (source, dest, b) if action == engine.COPY else (dest, source, a)
+        item = origin.read_config_item(key)
+        if item is None:  # deleted since the listing: the next pass decides again
+            raise RegistryError("gone from the side it was to be copied from")
+        target.write_config_item(item, replaces_md5=there.get(key) or "")
+        log.info("config %s copied %s", key, "to the destination" if target is dest else "back")
+        return item.md5
+    if action == engine.DELETE_DEST:
+        dest.delete_config_item(key)
+    elif action == engine.DELETE_SOURCE:
+        source.delete_config_item(key)
+    return None
+
+
+def remember(task, key: ConfigKey, row, decision, seen, wrote: bool) -> None:
+    """Store what the pass left behind (only what changed: a quiet pass writes nothing)."""
+    if seen is None:
+        if row is not None:
+            row.delete()
+        return
+    conflict = decision.reason if decision.action == engine.CONFLICT else ""
+    values = {"md5": seen.md5, "written": seen.written, "conflict": conflict, "last_error": ""}
+    if row is None:
+        ConfigSync.objects.create(
+            task=task,
+            namespace=key.namespace,
+            group=key.group,
+            data_id=key.data_id,
+            writes=int(wrote),
+            **values,
+        )
+        return
+    if wrote or any(getattr(row, k) != v for k, v in values.items()):
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.writes += int(wrote)
+        row.save()
+
+
+def record_error(task, key: ConfigKey, row, error: str) -> None:
+    if row is None:
+        ConfigSync.objects.create(
+            task=task,
+            namespace=key.namespace,
+            group=key.group,
+            data_id=key.data_id,
+            last_error=error[:2000],
+        )
+    else:
+        ConfigSync.objects.filter(pk=row.pk).update(last_error=error[:2000])
