@@ -10,6 +10,8 @@ never overlap (the task's scan lease), so one writer at a time whatever the numb
 import logging
 from dataclasses import dataclass, field
 
+from django.db.models import Count, Q, Sum
+
 from syncapp import patterns
 from syncapp.engine import config_items as engine
 from syncapp.models import ConfigSync, SyncTask
@@ -132,3 +134,18 @@ def record_error(task, key: ConfigKey, row, error: str) -> None:
         )
     else:
         ConfigSync.objects.filter(pk=row.pk).update(last_error=error[:2000])
+
+
+def config_stats(task_ids=None) -> dict[int, dict]:
+    """Per Config task: configs in step, in conflict, and writes made (one query)."""
+    rows = (
+        ConfigSync.objects.all()
+        if task_ids is None
+        else ConfigSync.objects.filter(task_id__in=task_ids)
+    )
+    counted = rows.values("task_id").annotate(
+        in_step=Count("id", filter=Q(conflict="", last_error="")),
+        conflicts=Count("id", filter=~Q(conflict="")),
+        writes=Sum("writes"),
+    )
+    return {r["task_id"]: r for r in counted}

@@ -4,6 +4,7 @@ States come from syncapp.ui.states, the console's readers, so `sync_status` and 
 never disagree about a row.
 """
 
+from syncapp.config_sync import config_stats
 from syncapp.models import ServiceSync, SyncTask
 from syncapp.ui.states import ERROR, SYNCED, TaskCounts, counts_by_task, service_state, task_state
 
@@ -53,6 +54,17 @@ def task_status(task: SyncTask, counts: TaskCounts, with_services: bool = True) 
         "last_error": task.last_error,
         "counts": {"services": counts.services, "synced": counts.synced, "errors": counts.errors},
         "services": [service_status(r, task) for r in rows],
+        **({"configs": config_counts(task)} if task.sync_type == SyncTask.CONFIG else {}),
+    }
+
+
+def config_counts(task: SyncTask) -> dict:
+    """A Config task's own counts (Nacos: ConfigSync rows; ZooKeeper tasks have none)."""
+    stats = config_stats([task.pk]).get(task.pk) or {}
+    return {
+        "in_step": stats.get("in_step", 0),
+        "conflicts": stats.get("conflicts", 0),
+        "writes": stats.get("writes") or 0,
     }
 
 

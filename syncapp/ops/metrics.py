@@ -18,6 +18,9 @@ Definitions:
 - errors by kind: services whose last job failed, by classify_error() of the message
   (Config: the task's own last error, 0 or 1).
 - job duration: max and mean of each service's last sync_service job.
+- Config tasks between Nacos clusters: configs (ConfigSync rows in step: no conflict, no
+  error), config conflicts, and config writes (writes and deletes msesync made, summed over
+  the task's rows: it stays flat while nothing changes).
 """
 
 import re
@@ -28,6 +31,7 @@ from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 
 from syncapp import coalesce
+from syncapp.config_sync import config_stats
 from syncapp.models import ServiceSync, SyncTask
 
 ERROR_KINDS = ("unreachable", "rejected", "other")
@@ -100,6 +104,15 @@ class Families:
             labels=LABELS,
         )
         self.paused = g("msesync_task_paused", "1 when the task is paused", labels=LABELS)
+        self.configs = g("msesync_task_configs", "Configs in step (Config tasks)", labels=LABELS)
+        self.config_conflicts = g(
+            "msesync_task_config_conflicts", "Configs in conflict (Config tasks)", labels=LABELS
+        )
+        self.config_writes = g(
+            "msesync_task_config_writes",
+            "Config writes and deletes msesync made (Config tasks)",
+            labels=LABELS,
+        )
 
     def all(self):
         return list(vars(self).values())
@@ -162,8 +175,12 @@ def _add_service_way(f: Families, labels, stats: dict | None, errors: dict, now)
         f.errors.add_metric([*labels, kind], errors.get(kind, 0))
 
 
-def _add_config_task(f: Families, labels, task: SyncTask, now) -> None:
+def _add_config_task(f: Families, labels, task: SyncTask, now, stats: dict | None) -> None:
     """A Config task has no per-service rows: its one pass is its only unit."""
+    stats = stats or {}
+    f.configs.add_metric(labels, stats.get("in_step", 0))
+    f.config_conflicts.add_metric(labels, stats.get("conflicts", 0))
+    f.config_writes.add_metric(labels, stats.get("writes") or 0)
     f.last_success.add_metric(labels, _ts(task.last_scan_at))
     lag = (now - task.last_scan_at).total_seconds() if task.last_scan_at else float("nan")
     f.lag.add_metric(labels, lag)
@@ -182,13 +199,13 @@ class DatabaseCollector:
     def collect(self):
         families = Families()
         now = timezone.now()
-        stats, errors = _service_stats(), _error_counts()
+        stats, errors, configs = _service_stats(), _error_counts(), config_stats()
         for task in SyncTask.objects.select_related("source", "destination"):
             for reverse in _ways(task):
                 labels = _labels(task, reverse)
                 families.paused.add_metric(labels, int(task.paused))
                 if task.sync_type == SyncTask.CONFIG:
-                    _add_config_task(families, labels, task, now)
+                    _add_config_task(families, labels, task, now, configs.get(task.pk))
                 else:
                     key = (task.pk, reverse)
                     _add_service_way(families, labels, stats.get(key), errors.get(key, {}), now)

@@ -183,3 +183,22 @@ def test_an_unreadable_side_decides_nothing():
 )
 def test_decisions(a, b, seen, two_way, action):
     assert engine.decide(a, b, seen, two_way, overwrite=False).action == action
+
+
+def test_status_and_metrics_count_configs_in_step_conflicts_and_writes():
+    from syncapp.ops.metrics import DatabaseCollector
+    from syncapp.status import all_status
+
+    task = make_task()
+    put("a", "v1")
+    put("a", "x", key=ConfigKey("public", "G", "other"))
+    put("b", "native", key=ConfigKey("public", "G", "other"))
+    sync(task)
+    [shown] = all_status()
+    assert shown["configs"] == {"in_step": 1, "conflicts": 1, "writes": 1}
+    samples = {
+        f.name: s.value for f in DatabaseCollector().collect() for s in f.samples if s.labels
+    }
+    assert samples["msesync_task_configs"] == 1
+    assert samples["msesync_task_config_conflicts"] == 1
+    assert samples["msesync_task_config_writes"] == 1
