@@ -2,8 +2,8 @@
 or keep Nacos configs in step one or both ways (syncapp/config_sync.py)."""
 
 import logging
-import time
 
+from celery import current_app
 from django.utils import timezone
 
 from syncapp import coalesce, config_sync
@@ -52,23 +52,19 @@ def apply_configs(dest, changes) -> list[str]:
     return [key for key in changes.delete if not dest.delete_config(key)]
 
 
-LEASE_WAIT = 30.0  # a pass waits this long for the running one before giving up
+AGAIN_AFTER = 1.0  # seconds before a pass that found another one running is tried again
 
 
 def sync_config_items(task: SyncTask, source, dest) -> None:
     """One Nacos pass, under the task's scan lease: one writer per task on any number of
-    nodes. A pass that finds another running waits for it (that one may have listed before
-    the change that queued this one)."""
-    deadline = time.monotonic() + LEASE_WAIT
-    while True:
-        with coalesce.scanning(task.pk) as mine:
-            if mine:
-                _pass(task, source, dest)
-                return
-        if time.monotonic() > deadline:
-            log.info("config pass of %s skipped: another one runs for %.0f s", task, LEASE_WAIT)
+    nodes. A pass that finds another one running queues one more after it (the running one
+    may have listed before the change that queued this one), at most one per task."""
+    with coalesce.scanning(task.pk) as mine:
+        if mine:
+            _pass(task, source, dest)
             return
-        time.sleep(0.2)
+    if coalesce.claim_scans([task.pk]):
+        current_app.send_task("workers.tasks.sync_configs", args=[task.pk], countdown=AGAIN_AFTER)
 
 
 def _pass(task: SyncTask, source, dest) -> None:
