@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from syncapp.models import Cluster, ServiceSync, SyncTask
+from syncapp.models import Cluster, ConfigSync, ServiceSync, SyncTask
 from tests.support.rows import nacos_task
 
 pytestmark = pytest.mark.django_db
@@ -155,3 +155,15 @@ def test_summary_is_one_line_per_task(task, healthy_task):
         "services: 1 (1 in step, 0 in error)",
     ]
     assert error is not None and error.returncode == 1
+
+
+def test_a_config_task_line_counts_configs_not_services():
+    task = nacos_task(sync_type=SyncTask.CONFIG, last_scan_at=timezone.now())
+    ConfigSync.objects.create(task=task, namespace="public", group="G", data_id="a.yaml")
+    ConfigSync.objects.create(
+        task=task, namespace="public", group="G", data_id="b.yaml", conflict="edited at b"
+    )
+    text, _ = run()
+    assert text.splitlines()[0] == (
+        f"task {task.pk}: a -> b (Config)  state: synced  configs: 1 in step, 1 in conflict"
+    )

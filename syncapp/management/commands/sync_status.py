@@ -106,9 +106,12 @@ def render(status: list[dict], summary: bool) -> str:
 def task_line(task: dict) -> str:
     """`task 3: a -> b (Service)  state: error  services: 12 (10 in step, 2 in error)  ...`"""
     parts = [f"task {task['id']}: {task['task']}", f"state: {task['state']}"]
-    if task["type"] == SyncTask.SERVICE:  # Config tasks mirror znodes, not services
+    if task["type"] == SyncTask.SERVICE:  # Config tasks have configs or znodes, not services
         c = task["counts"]
         parts.append(f"services: {c['services']} ({c['synced']} in step, {c['errors']} in error)")
+    elif task.get("configs"):  # Nacos configs (ZooKeeper Config tasks keep no rows)
+        c = task["configs"]
+        parts.append(f"configs: {c['in_step']} in step, {c['conflicts']} in conflict")
     if task["last_error"]:
         parts.append(f"error: {_one_line(task['last_error'])}")
     return "  ".join(parts)
