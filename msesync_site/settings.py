@@ -183,6 +183,13 @@ else:
         "polling_interval": 0.1,
     }
 CELERY_TASK_IGNORE_RESULT = True
+# Scans wait in a queue of their own: a new task's scan is taken beside a full sync's backlog
+# of service batches (a worker takes from each of its queues in turn), not after it.
+SCANS_QUEUE = "scans"
+CELERY_TASK_ROUTES = {
+    f"workers.tasks.{name}": {"queue": SCANS_QUEUE}
+    for name in ("scan_all", "refresh_all", "scan_task", "sync_configs")
+}
 CELERY_TASK_ACKS_LATE = True  # a job whose worker dies is delivered again
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
