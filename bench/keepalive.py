@@ -22,7 +22,6 @@ the steady state, what a quiet keeper costs.
 
 import argparse
 import asyncio
-import os
 import shutil
 import tempfile
 import time
@@ -32,6 +31,7 @@ from pathlib import Path
 import requests
 
 from bench.common import print_table
+from bench.procs import group_cpu_seconds, largest_rss_mb
 from tests.support.product import Product, wait_for
 from tests.testbed.pytest_plugin import exported
 
@@ -162,35 +162,6 @@ ServiceSync.objects.filter(task=task).update(leases_changed_at=timezone.now())
 import time
 print(time.time())  # committed: the keeper may see them from now on
 """
-
-
-def group_processes(pgid: int) -> list[tuple[Path, list[str]]]:
-    """(proc dir, stat fields after the name) of every process in a process group."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:
-            found.append((stat.parent, fields))
-    return found
-
-
-def group_cpu_seconds(pgid: int) -> float:
-    """utime + stime of every process in a process group, in seconds."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    return sum(int(f[11]) + int(f[12]) for _, f in group_processes(pgid)) / ticks
-
-
-def largest_rss_mb(pgid: int) -> float:
-    """RSS of the group's largest process (the keeper; the rest is its restart loop)."""
-    sizes = [0]
-    for proc, _ in group_processes(pgid):
-        for line in (proc / "status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                sizes.append(int(line.split()[1]))
-    return max(sizes) / 1024
 
 
 def rest_window(pgid: int, seconds: float) -> tuple[float, float]:
