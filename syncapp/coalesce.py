@@ -72,8 +72,29 @@ def scanning(task_id: int):
 
 
 def forget_digests(task_ids: list[int]) -> None:
-    """A refresh: the next sync of each of these tasks' services skips nothing."""
+    """The next sync of each of these tasks' services skips nothing."""
     ServiceSync.objects.filter(task_id__in=task_ids).update(source_digest="")
+
+
+def want_full_scan(task_ids: list[int]) -> None:
+    """A refresh, a resync, a feed that lost track: the next scan of each of these tasks
+    lists its sources and syncs every service, skipping nothing."""
+    forget_digests(task_ids)
+    SyncTask.objects.filter(pk__in=task_ids).update(full_scan_due=True)
+
+
+def take_full_scan(task_id: int) -> bool:
+    """Whether this scan must be full; the claim is cleared (`want_full_scan` sets it)."""
+    return bool(SyncTask.objects.filter(pk=task_id, full_scan_due=True).update(full_scan_due=False))
+
+
+def stamp_live_feeds(ways: list[tuple[int, bool]]) -> None:
+    """The keeper's feeds of these (task, reverse) ways are live and complete right now."""
+    now = timezone.now()
+    for reverse, column in ((False, "feed_alive_at"), (True, "reverse_feed_alive_at")):
+        ids = [task_id for task_id, back in ways if back == reverse]
+        if ids:
+            SyncTask.objects.filter(pk__in=ids).update(**{column: now})
 
 
 def waiting() -> dict[str, int]:

@@ -8,6 +8,7 @@ arrive together are coalesced). Each node's keeper (syncapp/keeper.py) loops ove
 
 import logging
 import threading
+import time
 
 from celery import current_app
 
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 EVERYTHING = None
 CHANGES_QUEUE = "changes"  # consumed by every worker next to the default queue
 CONFIGS = "configs"  # the "way" of a configuration task's watch
+FEED_STAMP_EVERY = 2.0  # seconds; scans trust a stamp for jobs.FEED_TRUSTED_FOR (10 s)
 
 
 class Feeds:
@@ -35,11 +37,15 @@ class Feeds:
         ] = {}  # way -> (version, adapter)
         self.changed: set[tuple[int, bool, ServiceKey | None]] = set()
         self.lock = threading.Lock()
+        self._stamped_at = float("-inf")
 
     def step(self, reconcile: bool = True) -> int:
         """Match watches to tasks, then queue jobs for what changed; returns jobs queued."""
         if reconcile:
             self.reconcile_watches()
+        if time.monotonic() - self._stamped_at >= FEED_STAMP_EVERY:
+            self._stamped_at = time.monotonic()
+            coalesce.stamp_live_feeds(self.live_service_feeds())
         with self.lock:
             changed, self.changed = self.changed, set()
         return sum(self.dispatch(*change) for change in changed)
@@ -61,6 +67,14 @@ class Feeds:
             if way not in self.watches:
                 self.start(way, (source_version, task_version), source)
 
+    def live_service_feeds(self) -> list[tuple[int, bool]]:
+        """Service ways whose source feed is live and misses nothing (scans may trust it)."""
+        return [
+            way
+            for way, (_, adapter) in self.watches.items()
+            if isinstance(way[1], bool) and adapter.feed_alive()
+        ]
+
     def start(self, way, version, source) -> None:
         adapter = registry_class(source.cluster_type)(source.config())
         try:
@@ -71,6 +85,8 @@ class Feeds:
             return
         if pushing:
             log.info("watching %s for task %s", source, way[0])
+        if isinstance(way[1], bool):  # what changed before the watch began is not reported
+            coalesce.want_full_scan([way[0]])
         self.watches[way] = (version, adapter)
 
     def _watch(self, adapter, way) -> bool:
@@ -102,7 +118,7 @@ class Feeds:
             self.send("workers.tasks.sync_configs", [task_id])
             return 1
         if key is EVERYTHING:  # the feed lost track: the whole task, skipping nothing
-            coalesce.forget_digests([task_id])
+            coalesce.want_full_scan([task_id])
             if coalesce.claim_scans([task_id]):
                 self.send("workers.tasks.scan_task", [task_id])
             return 1

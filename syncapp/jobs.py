@@ -9,6 +9,7 @@ import datetime
 import logging
 
 from celery import current_app
+from django.db.models import Q
 from django.utils import timezone
 
 from syncapp import coalesce, patterns
@@ -25,6 +26,9 @@ log = logging.getLogger(__name__)
 # set was emptied is deleted only after twice that: until then it is a keeper's only signal
 # to withdraw the copies (a deleted row is noticed at the next full reload only).
 CHANGES_OVERLAP = datetime.timedelta(seconds=5)
+# A way's feed stamp younger than this lets a scan trust the feed (the keeper stamps every
+# FEED_STAMP_EVERY, feeds.py): a node that dies stops stamping, and scans turn full again.
+FEED_TRUSTED_FOR = datetime.timedelta(seconds=10)
 
 
 def ways(task: SyncTask) -> list[tuple[bool, Cluster, Cluster]]:
@@ -72,21 +76,45 @@ def list_matching(source, pattern: str) -> list[ServiceKey]:
 
 
 def scan_task(task_id: int) -> list[int]:
-    """Find the task's services, keep one row per service and way; ids of rows to sync."""
+    """Find the task's services, keep one row per service and way; ids of rows to sync.
+
+    A way whose source feed is live (feed_trusted) gets a light scan unless a full one is
+    due: the feed reports every change, new and gone services included, so only rows the
+    feed cannot cover are synced (new, failed, forgotten, retired), and the source is not
+    listed. The refresh (every MSESYNC_DAEMON_REFRESH_INTERVAL) is always full."""
     coalesce.scan_started(task_id)  # a trigger from now on queues another scan
     task = SyncTask.objects.select_related("source", "destination").get(pk=task_id)
     if task.paused or task.sync_type != SyncTask.SERVICE:
         return []
+    full = coalesce.take_full_scan(task_id)
     row_ids, errors = [], []
     for reverse, src, dst in ways(task):
+        if not full and feed_trusted(task, reverse):
+            row_ids += rows_the_feed_cannot_cover(task, reverse)
+            continue
         try:
             row_ids += scan_way(task, reverse, registry_for(src), registry_for(dst))
         except RegistryError as exc:
             errors.append(f"{src} -> {dst}: {exc}")
+    if errors and full:  # the next scan tries the full listing again
+        coalesce.want_full_scan([task_id])
     SyncTask.objects.filter(pk=task.pk).update(
         last_scan_at=timezone.now(), last_error="\n".join(errors)
     )
     return row_ids
+
+
+def feed_trusted(task: SyncTask, reverse: bool) -> bool:
+    stamp = task.reverse_feed_alive_at if reverse else task.feed_alive_at
+    return stamp is not None and timezone.now() - stamp < FEED_TRUSTED_FOR
+
+
+def rows_the_feed_cannot_cover(task: SyncTask, reverse: bool) -> list[int]:
+    """New rows and rows whose last sync failed or was forgotten (no digest), and retired
+    rows (their copies go, then the next full scan drops them)."""
+    pending = Q(source_digest="") | ~Q(last_error="") | Q(retired=True)
+    rows = ServiceSync.objects.filter(task=task, reverse=reverse).filter(pending)
+    return list(rows.values_list("pk", flat=True))
 
 
 def scan_way(task: SyncTask, reverse: bool, source, dest) -> list[int]:
@@ -135,7 +163,7 @@ def add_missing_rows(task, reverse, listed: list[ServiceKey], rows) -> None:
 
 def request_resync(task_id: int) -> None:
     """Queue a full resync of one task (UI/API button); workers pick it up."""
-    coalesce.forget_digests([task_id])
+    coalesce.want_full_scan([task_id])
     if coalesce.claim_scans([task_id]):  # else a scan is waiting already: it will do
         current_app.send_task("workers.tasks.scan_task", args=[task_id])
 

@@ -107,6 +107,13 @@ class SyncTask(models.Model):
     # Coalescing (syncapp/coalesce.py): a scan message waiting, a scan running (a lease).
     scan_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
     scanning_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # The next scan lists the source and syncs every service (a refresh, a resync, a feed
+    # that lost track, a new task); the others sync only what the feed cannot cover.
+    full_scan_due = models.BooleanField(default=True, editable=False)
+    # Stamped by the keeper watching each way while its source's push feed is live and
+    # misses nothing: scans then leave unchanged services to the feed (jobs.scan_way).
+    feed_alive_at = models.DateTimeField(null=True, blank=True, editable=False)
+    reverse_feed_alive_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -26,15 +26,15 @@ def scan_all() -> None:
 @shared_task
 def refresh_all() -> None:
     """Beat, every MSESYNC_DAEMON_REFRESH_INTERVAL: reconcile everything, skipping nothing."""
-    coalesce.forget_digests(list(jobs.active_tasks().values_list("id", flat=True)))
+    coalesce.want_full_scan(list(jobs.active_tasks().values_list("id", flat=True)))
     scan_all()
 
 
 @shared_task
 def scan_task(task_id: int, force: bool = False) -> None:
-    """`force` (a resync asked for): forget the task's digests first, so nothing is skipped."""
+    """`force` (messages of earlier versions): a full scan, skipping nothing."""
     if force:
-        coalesce.forget_digests([task_id])
+        coalesce.want_full_scan([task_id])
     with coalesce.scanning(task_id) as mine:
         if not mine:  # another scan of this task is running: it covers this one
             coalesce.scan_started(task_id)  # jobs.scan_task clears it otherwise

@@ -275,5 +275,11 @@ class Registry:
         """
         return False
 
+    def feed_alive(self) -> bool:
+        """True while the feed `watch()` started is live and has missed nothing since: every
+        change of every service, new and gone ones included, reaches on_change. Scans then
+        leave unchanged services to it (jobs.scan_task). False where unsure."""
+        return False
+
     def close(self) -> None:
         """Release connections."""

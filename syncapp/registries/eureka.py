@@ -117,6 +117,11 @@ class EurekaRegistry(Registry):
         self._feed.start()
         return True
 
+    def feed_alive(self) -> bool:
+        # Eureka keeps ~3 minutes of changes in its delta, polled every second: complete
+        # while the polls succeed (after a failure the feed reports "everything").
+        return self._feed is not None and self._feed.live
+
     def delta_changes(self) -> set[ServiceKey]:
         """Apps whose entries in the delta differ from the last poll's."""
         body = self._json("/apps/delta")

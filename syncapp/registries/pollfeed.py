@@ -25,6 +25,7 @@ class PollingFeed:
         self.on_change = on_change
         self.pause = pause
         self.stopped = threading.Event()
+        self.live = False  # the last poll succeeded and nothing was missed before it
         self.thread = threading.Thread(target=self.run, name=f"feed-{name}", daemon=True)
 
     def start(self) -> None:
@@ -45,9 +46,11 @@ class PollingFeed:
             changed = self.poll()
         except RegistryError as exc:
             log.debug("change feed poll failed: %s", exc)
+            self.live = False
             return True
         if missed:
             self.on_change(None)
         for key in changed:
             self.on_change(key)
+        self.live = not self.stopped.is_set()
         return False

@@ -65,6 +65,7 @@ class ZookeeperRegistry(Registry):
         self._zk: KazooClient | None = None
         self._lock = threading.Lock()
         self._down_since: float | None = None
+        self._watcher: zk_watch.ServiceWatcher | None = None
 
     # --- plumbing -------------------------------------------------------------------
 
@@ -208,8 +209,16 @@ class ZookeeperRegistry(Registry):
             raise RegistryError(f"ZooKeeper {self.hosts}: {what} {path}: {error!r}") from None
 
     def watch(self, on_change) -> bool:
-        zk_watch.ServiceWatcher(self._client(), on_change).start()
+        self._watcher = zk_watch.ServiceWatcher(self._client(), on_change)
+        self._watcher.start()
         return True
+
+    def feed_alive(self) -> bool:
+        # A session that was interrupted reports "everything changed" when it is back; until
+        # then events may be missed.
+        watcher, zk = self._watcher, self._zk
+        live = watcher is not None and zk is not None and watcher.zk is zk  # not a discarded one
+        return live and not watcher.interrupted and zk.connected
 
     def close(self) -> None:
         with self._lock:

@@ -1,0 +1,124 @@
+"""Issue 12: with a live push feed, scans leave unchanged services to it; the refresh and a
+feed that lost track (or is not stamped) make the next scan full again."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from syncapp import coalesce, jobs
+from syncapp.feeds import Feeds
+from syncapp.models import Cluster, ServiceSync, SyncTask
+from syncapp.registries.base import ClusterConfig, Instance, ServiceKey
+from syncapp.registries.memory import MemoryRegistry
+from workers import tasks
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_memory")]
+SERVICES = [ServiceKey("public", "DEFAULT_GROUP", f"s{n}") for n in range(4)]
+
+
+@pytest.fixture
+def task():
+    a = Cluster.objects.create(cluster_name="a", cluster_type="MEMORY", connect_keys=["m"])
+    b = Cluster.objects.create(cluster_name="b", cluster_type="MEMORY", connect_keys=["m"])
+    source = MemoryRegistry(ClusterConfig("a", "MEMORY", ("m",)))
+    for n, service in enumerate(SERVICES):
+        source.register(service, Instance("10.0.0.1", 100 + n))
+    return SyncTask.objects.create(source=a, destination=b)
+
+
+@pytest.fixture
+def listings(monkeypatch):
+    """How many times scans listed the source's services."""
+    count = {"n": 0}
+    original = MemoryRegistry.list_services
+
+    def counted(self, namespace):
+        count["n"] += 1
+        return original(self, namespace)
+
+    monkeypatch.setattr(MemoryRegistry, "list_services", counted)
+    return count
+
+
+def synced_once(task) -> None:
+    """The first scan (a new task's is full) and every job it queued."""
+    for row_id in jobs.scan_task(task.pk):
+        jobs.sync_service(row_id)
+
+
+def test_a_scan_trusting_a_live_feed_lists_nothing_and_queues_nothing(task, listings):
+    synced_once(task)
+    coalesce.stamp_live_feeds([(task.pk, False)])
+    before = listings["n"]
+    assert jobs.scan_task(task.pk) == []
+    assert listings["n"] == before, "the source is not listed"
+
+
+def test_it_still_queues_what_the_feed_cannot_cover(task):
+    synced_once(task)
+    coalesce.stamp_live_feeds([(task.pk, False)])
+    rows = list(ServiceSync.objects.filter(task=task).order_by("pk"))
+    ServiceSync.objects.filter(pk=rows[0].pk).update(last_error="unreachable")
+    ServiceSync.objects.filter(pk=rows[1].pk).update(source_digest="")  # never synced
+    ServiceSync.objects.filter(pk=rows[2].pk).update(retired=True)
+    assert sorted(jobs.scan_task(task.pk)) == [rows[0].pk, rows[1].pk, rows[2].pk]
+
+
+def test_a_stale_stamp_means_a_full_scan(task, listings):
+    synced_once(task)
+    stale = timezone.now() - jobs.FEED_TRUSTED_FOR - datetime.timedelta(seconds=1)
+    SyncTask.objects.filter(pk=task.pk).update(feed_alive_at=stale)
+    before = listings["n"]
+    assert len(jobs.scan_task(task.pk)) == len(SERVICES)
+    assert listings["n"] > before
+
+
+def test_the_refresh_makes_the_next_scan_full_once(task, monkeypatch):
+    synced_once(task)
+    coalesce.stamp_live_feeds([(task.pk, False)])
+    for name in ("scan_task", "sync_configs"):  # nothing is sent: the test runs the scan
+        monkeypatch.setattr(getattr(tasks, name), "delay", lambda *args: None)
+    tasks.refresh_all()
+    assert SyncTask.objects.get(pk=task.pk).full_scan_due
+    assert ServiceSync.objects.filter(task=task, source_digest="").count() == len(SERVICES)
+    assert len(jobs.scan_task(task.pk)) == len(SERVICES)
+    for row_id in ServiceSync.objects.filter(task=task).values_list("pk", flat=True):
+        jobs.sync_service(row_id)
+    assert jobs.scan_task(task.pk) == [], "the one after it is light again"
+
+
+def test_a_full_scan_that_fails_stays_due(task, monkeypatch):
+    synced_once(task)
+    coalesce.stamp_live_feeds([(task.pk, False)])
+    coalesce.want_full_scan([task.pk])
+
+    def unreachable(self, namespace):
+        raise jobs.RegistryError("down")
+
+    monkeypatch.setattr(MemoryRegistry, "list_services", unreachable)
+    jobs.scan_task(task.pk)
+    assert SyncTask.objects.get(pk=task.pk).full_scan_due
+
+
+def test_a_new_watch_makes_the_next_scan_full_and_a_live_one_is_stamped(task, monkeypatch):
+    synced_once(task)
+    assert not SyncTask.objects.get(pk=task.pk).full_scan_due
+    monkeypatch.setattr(MemoryRegistry, "feed_alive", lambda self: True)
+    feeds = Feeds(send_task=lambda *args, **kwargs: None)
+    try:
+        feeds.step()
+        task.refresh_from_db()
+        assert task.full_scan_due, "events before the watch began were not reported"
+        assert task.feed_alive_at is not None and task.reverse_feed_alive_at is None
+    finally:
+        feeds.close()
+
+
+def test_a_feed_not_alive_is_not_stamped(task):
+    feeds = Feeds(send_task=lambda *args, **kwargs: None)
+    try:
+        feeds.step()
+        assert SyncTask.objects.get(pk=task.pk).feed_alive_at is None
+    finally:
+        feeds.close()
