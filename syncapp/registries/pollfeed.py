@@ -33,6 +33,7 @@ class PollingFeed:
 
     def stop(self) -> None:
         self.stopped.set()
+        self.live = False
 
     def run(self) -> None:
         missed = False

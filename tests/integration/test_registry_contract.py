@@ -5,6 +5,7 @@ namespaces...) is tested in each kind's own module. Reads are polled: Nacos list
 registration ~0.6 s after acknowledging it.
 """
 
+import time
 import uuid
 
 import pytest
@@ -110,3 +111,21 @@ def test_an_unreachable_server_is_an_error_not_an_empty_list(kind):
     with pytest.raises(RegistryError):
         registry.list_instances(ServiceKey("public", "DEFAULT_GROUP", "x"))
     registry.close()
+
+
+# Kinds whose feed reports every change, new and gone services included (scans may trust it).
+COMPLETE_FEEDS = {"NACOS", "ZOOKEEPER", "EUREKA"}
+
+
+def test_feed_alive_only_while_a_complete_feed_runs(flavour):
+    adapter, _ = flavour
+    kind = adapter.kind
+    assert not adapter.feed_alive(), "no feed before watch()"
+    adapter.watch(lambda key: None)
+    if kind in COMPLETE_FEEDS:
+        wait_until(adapter.feed_alive, timeout=15, step=0.1)
+    else:  # Consul's feed misses instances without checks: never trusted
+        time.sleep(2)
+        assert not adapter.feed_alive()
+    adapter.close()
+    assert not adapter.feed_alive(), "a closed adapter's feed is not live"

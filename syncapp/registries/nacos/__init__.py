@@ -164,6 +164,12 @@ class NacosRegistry(Registry):
         self._watcher.start()
         return True
 
+    def feed_alive(self) -> bool:
+        # Pushes for every subscribed service, new and gone services from a listing every
+        # 5 s; a reconnect (pushes may be lost) reports "everything".
+        watcher, naming = self._watcher, self._naming
+        return watcher is not None and watcher.live and naming is not None and naming.connected
+
     def close(self) -> None:
         if self._watcher is not None:
             self._watcher.stop()

@@ -94,6 +94,13 @@ class GrpcNaming:
                 self._conns[namespace] = conn
         return conn
 
+    @property
+    def connected(self) -> bool:
+        """Every connection is up: no push was lost (a reconnect reports "everything")."""
+        with self._lock:
+            conns = list(self._conns.values())
+        return all(conn.connected for conn in conns)
+
     def _request(self, service: ServiceKey, kind: str, extra: dict) -> dict:
         body = {
             "module": "naming",

@@ -23,6 +23,7 @@ class ServiceWatcher:
         self.naming = naming
         self.on_change = on_change
         self.known: set | None = None  # None until the first complete listing
+        self.live = False  # the last listing succeeded: new and gone services are reported
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"{registry.config.name}-subscriptions", daemon=True
@@ -33,14 +34,18 @@ class ServiceWatcher:
 
     def stop(self) -> None:
         self._stop.set()
+        self.live = False
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
                 self.step()
+                self.live = not self._stop.is_set()
             except RegistryError as exc:  # unreachable: the scan job reports it; try again
+                self.live = False
                 log.info("%s: cannot list services to subscribe: %s", self.registry, exc)
             except Exception:
+                self.live = False
                 log.exception("%s: subscription step failed", self.registry.config.name)
             self._stop.wait(RELIST_EVERY)
 
