@@ -46,9 +46,9 @@ def claim_rows(row_ids: list[int], queue: str = SCAN_QUEUE) -> list[int]:
     return _claim(ServiceSync.objects, list(row_ids), queue, MARK_EXPIRES)
 
 
-def row_started(row_id: int) -> None:
-    """The job of a row starts: it answers every trigger so far, in either queue."""
-    ServiceSync.objects.filter(pk=row_id).update(queued_at=None, change_queued_at=None)
+def rows_started(row_ids: list[int]) -> None:
+    """The jobs of these rows start: they answer every trigger so far, in either queue."""
+    ServiceSync.objects.filter(pk__in=row_ids).update(queued_at=None, change_queued_at=None)
 
 
 def claim_scans(task_ids: list[int]) -> list[int]:

@@ -171,15 +171,31 @@ def request_resync(task_id: int) -> None:
 # --- sync one service -------------------------------------------------------------
 
 
+def rows_with_clusters(row_ids: list[int]):
+    return ServiceSync.objects.select_related("task__source", "task__destination").filter(
+        pk__in=row_ids
+    )
+
+
 def sync_service(row_id: int, force: bool = False) -> None:
     """Reconcile one service in one way and record the outcome on its row."""
-    coalesce.row_started(row_id)  # a trigger from now on queues it again
-    row = (
-        ServiceSync.objects.select_related("task__source", "task__destination")
-        .filter(pk=row_id)
-        .first()
-    )
-    if row is None or row.task.paused:
+    coalesce.rows_started([row_id])  # a trigger from now on queues it again
+    row = rows_with_clusters([row_id]).first()
+    if row is not None:
+        sync_row(row, force)
+
+
+def sync_services(row_ids: list[int]) -> None:
+    """A scan's batch, one row after the other: its marks are cleared and its rows read in
+    one statement each for the whole batch (a refresh syncs every row: per-row statements
+    were a third of its cost on SQLite)."""
+    coalesce.rows_started(row_ids)
+    for row in rows_with_clusters(row_ids).order_by("pk"):
+        sync_row(row)
+
+
+def sync_row(row: ServiceSync, force: bool = False) -> None:
+    if row.task.paused:
         return
     task = row.task
     src, dst = (task.destination, task.source) if row.reverse else (task.source, task.destination)

@@ -47,8 +47,7 @@ def scan_task(task_id: int, force: bool = False) -> None:
 @shared_task
 def sync_services(row_ids: list[int]) -> None:
     """A scan's batch, one after the other (jobs of other batches run beside it)."""
-    for row_id in row_ids:
-        jobs.sync_service(row_id)
+    jobs.sync_services(row_ids)
 
 
 @shared_task
