@@ -16,7 +16,16 @@ logs the token, empty-push protection, r-nacos read failures) are listed in PROT
 import logging
 import threading
 
-from syncapp.registries.base import Instance, Registry, RegistryError, ServiceKey
+from syncapp.registries.base import (
+    ConfigItem,
+    ConfigKey,
+    Instance,
+    Registry,
+    RegistryError,
+    ServiceKey,
+)
+from syncapp.registries.nacos.config_grpc import ConfigWatcher, GrpcConfigs
+from syncapp.registries.nacos.configs import HttpConfigs
 from syncapp.registries.nacos.grpc_conn import GrpcConnection, NacosGrpcError
 from syncapp.registries.nacos.http_api import NacosHttp
 from syncapp.registries.nacos.naming_grpc import GrpcNaming
@@ -52,6 +61,10 @@ class NacosRegistry(Registry):
         self._lock = threading.Lock()
         self._known_namespaces: set[str] = set()
         self._watcher: ServiceWatcher | None = None
+        self._configs: HttpConfigs | None = None
+        self._configs_lock = threading.Lock()  # not _lock: building it chooses the naming
+        self._config_grpc: GrpcConfigs | None = None
+        self._config_watcher: ConfigWatcher | None = None
 
     # --- protocol -----------------------------------------------------------------
 
@@ -170,7 +183,51 @@ class NacosRegistry(Registry):
         watcher, naming = self._watcher, self._naming
         return watcher is not None and watcher.live and naming is not None and naming.connected
 
+    # --- configuration documents (configs.py, config_grpc.py) ----------------------------
+
+    has_config_items = True
+
+    def configs(self) -> HttpConfigs:
+        """The config client; gRPC beside it where the naming side chose gRPC."""
+        if self._configs is None:
+            with self._configs_lock:
+                if self._configs is None:
+                    self._configs = self._config_client()
+        return self._configs
+
+    def _config_client(self) -> HttpConfigs:
+        naming = self.naming()
+        if isinstance(naming, GrpcNaming):
+            self._config_grpc = GrpcConfigs(naming.address, self._grpc_headers, self.config.name)
+        # r-nacos (no server state) answers a v1 read with the bare content: read it over gRPC
+        bare = not self.http.server_state().get("version")
+        query = self._config_grpc.query if self._config_grpc else None
+        return HttpConfigs(self.http, query, bare_reads=bare)
+
+    def list_config_items(self, namespace: str) -> dict[ConfigKey, str]:
+        return self.configs().list(namespace)
+
+    def read_config_item(self, key: ConfigKey) -> ConfigItem | None:
+        return self.configs().read(key)
+
+    def write_config_item(self, item: ConfigItem, replaces_md5: str = "") -> None:
+        self.configs().write(item, replaces_md5)
+
+    def delete_config_item(self, key: ConfigKey) -> None:
+        self.configs().delete(key)
+
+    def watch_configs(self, root: str, on_change) -> bool:
+        """Every config of the cluster's namespaces (`root` is ZooKeeper's; unused here)."""
+        self.configs()
+        self._config_watcher = ConfigWatcher(self, self._config_grpc, lambda key: on_change())
+        self._config_watcher.start()
+        return True
+
     def close(self) -> None:
+        if self._config_watcher is not None:
+            self._config_watcher.stop()
+        if self._config_grpc is not None:
+            self._config_grpc.close()
         if self._watcher is not None:
             self._watcher.stop()
         if self._naming is not None:

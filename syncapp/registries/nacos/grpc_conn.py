@@ -36,7 +36,9 @@ ANSWERS = {
     "ClientDetectionRequest": "ClientDetectionResponse",
     "ConnectResetRequest": "ConnectResetResponse",
     "SetupAckRequest": "SetupAckResponse",
+    "ConfigChangeNotifyRequest": "ConfigChangeNotifyResponse",
 }
+PUSHES = ("NotifySubscriberRequest", "ConfigChangeNotifyRequest")  # handed to `on_push`
 CHANNEL_OPTIONS = [
     ("grpc.keepalive_time_ms", 10_000),
     ("grpc.keepalive_timeout_ms", 5_000),
@@ -80,6 +82,7 @@ class GrpcConnection:
         on_push: Callable[[dict], None] = lambda body: None,
         on_reconnect: Callable[[], None] = lambda: None,
         name: str = "nacos",
+        module: str = "naming",
     ):
         self.address = address
         self.namespace = namespace
@@ -87,6 +90,7 @@ class GrpcConnection:
         self.on_push = on_push
         self.on_reconnect = on_reconnect
         self.name = name
+        self.module = module  # the connection's label: "naming" or "config"
         self._link: Link | None = None
         self._lock = threading.Lock()
         self._closed = threading.Event()
@@ -106,6 +110,11 @@ class GrpcConnection:
             code = answer.get("errorCode")
             raise NacosGrpcError(brief(f"Nacos {kind}: refused ({code}): {answer.get('message')}"))
         return answer
+
+    def ask(self, kind: str, body: dict, timeout: float = REQUEST_TIMEOUT) -> dict:
+        """Send one request and return the answer as it is, refusals included (a config
+        query answers "not found" as a refusal with errorCode 300)."""
+        return self._call(self.link(), kind, body, timeout)[1]
 
     def _call(self, link: Link, kind: str, body: dict, timeout: float) -> tuple[str, dict]:
         body = {"headers": {}, "requestId": "", **body}
@@ -168,7 +177,7 @@ class GrpcConnection:
             "module": "internal",
             "clientVersion": CLIENT_VERSION,
             "tenant": self.namespace,
-            "labels": {"source": "sdk", "module": "naming"},
+            "labels": {"source": "sdk", "module": self.module},
             "abilityTable": {},
         }
 
@@ -202,7 +211,7 @@ class GrpcConnection:
         if answer:
             reply = {"requestId": body.get("requestId", ""), "resultCode": 200, "errorCode": 0}
             link.outbox.put(wire.encode(answer, reply))
-        if kind == "NotifySubscriberRequest":
+        if kind in PUSHES:
             self.on_push(body)
         elif kind == "ConnectResetRequest":
             link.broken.set()  # the watchdog connects again (the server asked us to move)
