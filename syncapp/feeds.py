@@ -25,6 +25,7 @@ EVERYTHING = None
 CHANGES_QUEUE = "changes"  # consumed by every worker next to the default queue
 CONFIGS = "configs"  # the "way" of a configuration task's watch
 FEED_STAMP_EVERY = 2.0  # seconds; scans trust a stamp for jobs.FEED_TRUSTED_FOR (10 s)
+CONFIGS_BACK = "configs-back"  # a two-way configuration task's watch of its destination
 
 
 class Feeds:
@@ -59,6 +60,9 @@ class Feeds:
                 wanted[(task.pk, reverse)] = (source.updated_at, task.updated_at, source)
         for task in config_tasks():
             wanted[(task.pk, CONFIGS)] = (task.source.updated_at, task.updated_at, task.source)
+            if task.mode == SyncTask.BIDIRECTIONAL:  # both sides change
+                dest = task.destination
+                wanted[(task.pk, CONFIGS_BACK)] = (dest.updated_at, task.updated_at, dest)
         wanted = {way: value for way, value in wanted.items() if self.owns(way)}
         for way in list(self.watches):
             if way not in wanted or self.watches[way][0] != wanted[way][:2]:
@@ -90,7 +94,7 @@ class Feeds:
         self.watches[way] = (version, adapter)
 
     def _watch(self, adapter, way) -> bool:
-        if way[1] == CONFIGS:
+        if way[1] in (CONFIGS, CONFIGS_BACK):
             pattern = SyncTask.objects.get(pk=way[0]).service_match_pattern
             return adapter.watch_configs(config_root(pattern), lambda: self.note(way, None))
         return adapter.watch(lambda key: self.note(way, key))
@@ -114,7 +118,7 @@ class Feeds:
         self._send_task(name, args=args, queue=CHANGES_QUEUE)
 
     def dispatch(self, task_id: int, reverse, key: ServiceKey | None) -> int:
-        if reverse == CONFIGS:
+        if reverse in (CONFIGS, CONFIGS_BACK):
             self.send("workers.tasks.sync_configs", [task_id])
             return 1
         if key is EVERYTHING:  # the feed lost track: the whole task, skipping nothing
