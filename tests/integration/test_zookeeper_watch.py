@@ -62,3 +62,29 @@ def test_a_lost_session_asks_for_a_full_resync(feed, zookeeper):
     # Other changes may come first (the shared server is busy); the resync must come.
     while (change := changes.get(timeout=30)) is not None:
         assert isinstance(change, ServiceKey)
+
+
+def test_what_is_there_when_the_watch_starts_is_not_reported_but_its_changes_are(zookeeper, zk):
+    interface = f"com.example.W{uuid.uuid4().hex[:8]}"
+    name = f"w-{uuid.uuid4().hex[:8]}"
+    zk.create(provider_node(interface, 20880), ephemeral=True, makepath=True)
+    zk.create(f"/services/{name}/id-1", b"{}", ephemeral=True, makepath=True)
+    adapter = ZookeeperRegistry(ClusterConfig("zk", "ZOOKEEPER", (zookeeper,)))
+    changes = queue.Queue()
+    try:
+        adapter.watch(changes.put)
+        provider = ServiceKey("", "", f"providers:{interface}:1.0.0:")
+        entry = ServiceKey("", "", name)
+        seen = []
+        with pytest.raises(queue.Empty):  # the start-up state (other tests' may change)
+            while True:
+                seen.append(changes.get(timeout=2))
+        assert provider not in seen and entry not in seen
+        zk.create(provider_node(interface, 20881), ephemeral=True)
+        assert reported(changes, provider, timeout=WAIT)
+        zk.create(f"/services/{name}/id-2", b"{}", ephemeral=True)
+        assert reported(changes, entry, timeout=WAIT)
+    finally:
+        adapter.close()
+        zk.delete(f"/dubbo/{interface}", recursive=True)
+        zk.delete(f"/services/{name}", recursive=True)
