@@ -144,6 +144,10 @@ SPECTACULAR_SETTINGS = {
 # --- sync timing ---
 # Full reconcile of everything (recovery), as MSE Sync's MSESYNC_DAEMON_REFRESH_INTERVAL.
 REFRESH_INTERVAL = env_float("MSESYNC_DAEMON_REFRESH_INTERVAL", 60.0)
+# Services of a task a refresh re-verifies in full (those verified longest ago, in turn):
+# the refresh's cost stays bounded at any size; each service is re-verified at least every
+# ceil(services / this) refresh intervals (10 minutes at 10,000 services).
+REFRESH_BATCH = int(env_float("MSESYNC_REFRESH_BATCH", 1000))
 # How often each task's services are listed and re-synced (the polling change feed).
 SCAN_INTERVAL = env_float("MSESYNC_SCAN_INTERVAL", 5.0)
 # Lease renewal of what we registered; Nacos marks an HTTP instance unhealthy after 15 s.

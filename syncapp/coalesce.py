@@ -83,6 +83,31 @@ def want_full_scan(task_ids: list[int]) -> None:
     SyncTask.objects.filter(pk__in=task_ids).update(full_scan_due=True)
 
 
+def refresh(task_ids: list[int], batch: int) -> None:
+    """The periodic refresh: each task's next scan lists its sources in full, and the next
+    `batch` of its rows (after its cursor, wrapping round) are synced skipping nothing."""
+    SyncTask.objects.filter(pk__in=task_ids).update(full_scan_due=True)
+    for task_id, cursor in SyncTask.objects.filter(pk__in=task_ids).values_list(
+        "pk", "refresh_cursor"
+    ):
+        rows = ServiceSync.objects.filter(task_id=task_id).order_by("pk")
+        chosen = list(rows.filter(pk__gt=cursor).values_list("pk", flat=True)[:batch])
+        if len(chosen) < batch:  # round again from the first row
+            wrapped = rows.filter(pk__lte=cursor).values_list("pk", flat=True)
+            chosen += wrapped[: batch - len(chosen)]
+        for start in range(0, len(chosen), CHUNK):
+            ServiceSync.objects.filter(pk__in=chosen[start : start + CHUNK]).update(
+                source_digest=""
+            )
+        if chosen:
+            SyncTask.objects.filter(pk=task_id).update(refresh_cursor=chosen[-1])
+
+
+def full_scan_again(task_id: int) -> None:
+    """A full scan that failed: the next one tries the full listing again."""
+    SyncTask.objects.filter(pk=task_id).update(full_scan_due=True)
+
+
 def take_full_scan(task_id: int) -> bool:
     """Whether this scan must be full; the claim is cleared (`want_full_scan` sets it)."""
     return bool(SyncTask.objects.filter(pk=task_id, full_scan_due=True).update(full_scan_due=False))

@@ -81,7 +81,9 @@ def scan_task(task_id: int) -> list[int]:
     A way whose source feed is live (feed_trusted) gets a light scan unless a full one is
     due: the feed reports every change, new and gone services included, so only rows the
     feed cannot cover are synced (new, failed, forgotten, retired), and the source is not
-    listed. The refresh (every MSESYNC_DAEMON_REFRESH_INTERVAL) is always full."""
+    listed. A full scan (after a refresh, a resync, a new or lost feed) lists the source;
+    of a trusted way it then syncs the same rows (the refresh forgot a batch's digests),
+    of any other way every row."""
     coalesce.scan_started(task_id)  # a trigger from now on queues another scan
     task = SyncTask.objects.select_related("source", "destination").get(pk=task_id)
     if task.paused or task.sync_type != SyncTask.SERVICE:
@@ -89,15 +91,19 @@ def scan_task(task_id: int) -> list[int]:
     full = coalesce.take_full_scan(task_id)
     row_ids, errors = [], []
     for reverse, src, dst in ways(task):
-        if not full and feed_trusted(task, reverse):
+        trusted = feed_trusted(task, reverse)
+        if not full and trusted:
             row_ids += rows_the_feed_cannot_cover(task, reverse)
             continue
         try:
-            row_ids += scan_way(task, reverse, registry_for(src), registry_for(dst))
+            listed = scan_way(task, reverse, registry_for(src), registry_for(dst))
         except RegistryError as exc:
             errors.append(f"{src} -> {dst}: {exc}")
-    if errors and full:  # the next scan tries the full listing again
-        coalesce.want_full_scan([task_id])
+            continue
+        # A full scan of a trusted way finds new and gone services; the feed covers the rest.
+        row_ids += rows_the_feed_cannot_cover(task, reverse) if trusted else listed
+    if errors and full:
+        coalesce.full_scan_again(task_id)
     SyncTask.objects.filter(pk=task.pk).update(
         last_scan_at=timezone.now(), last_error="\n".join(errors)
     )

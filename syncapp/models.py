@@ -114,6 +114,8 @@ class SyncTask(models.Model):
     # misses nothing: scans then leave unchanged services to the feed (jobs.scan_way).
     feed_alive_at = models.DateTimeField(null=True, blank=True, editable=False)
     reverse_feed_alive_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The last row a refresh re-verified: the next one goes on from there (coalesce.refresh).
+    refresh_cursor = models.BigIntegerField(default=0, editable=False)
     last_error = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -5,6 +5,7 @@ a service at most one sync message per queue, however often beat or the sources 
 """
 
 from celery import shared_task
+from django.conf import settings
 
 from syncapp import coalesce, config_jobs, jobs
 
@@ -25,8 +26,10 @@ def scan_all() -> None:
 
 @shared_task
 def refresh_all() -> None:
-    """Beat, every MSESYNC_DAEMON_REFRESH_INTERVAL: reconcile everything, skipping nothing."""
-    coalesce.want_full_scan(list(jobs.active_tasks().values_list("id", flat=True)))
+    """Beat, every MSESYNC_DAEMON_REFRESH_INTERVAL: list every source in full and re-verify
+    the next MSESYNC_REFRESH_BATCH services of each task, skipping nothing."""
+    task_ids = list(jobs.active_tasks().values_list("id", flat=True))
+    coalesce.refresh(task_ids, settings.REFRESH_BATCH)
     scan_all()
 
 

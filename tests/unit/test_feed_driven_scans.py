@@ -122,3 +122,31 @@ def test_a_feed_not_alive_is_not_stamped(task):
         assert SyncTask.objects.get(pk=task.pk).feed_alive_at is None
     finally:
         feeds.close()
+
+
+def forgotten(task) -> list[int]:
+    rows = ServiceSync.objects.filter(task=task, source_digest="").order_by("pk")
+    return list(rows.values_list("pk", flat=True))
+
+
+def test_the_refresh_re_verifies_a_bounded_batch_in_turn(task, monkeypatch, settings):
+    settings.REFRESH_BATCH = 3
+    synced_once(task)
+    coalesce.stamp_live_feeds([(task.pk, False)])
+    for name in ("scan_task", "sync_configs"):
+        monkeypatch.setattr(getattr(tasks, name), "delay", lambda *args: None)
+    pks = sorted(ServiceSync.objects.filter(task=task).values_list("pk", flat=True))
+    tasks.refresh_all()
+    assert forgotten(task) == pks[:3]
+    assert sorted(jobs.scan_task(task.pk)) == pks[:3], "a trusted full scan: the batch only"
+    for row_id in pks[:3]:
+        jobs.sync_service(row_id)
+    tasks.refresh_all()
+    assert forgotten(task) == [pks[0], pks[1], pks[3]], "on from the cursor, round again"
+
+
+def test_a_full_scan_of_a_way_without_a_trusted_feed_syncs_every_row(task, settings):
+    settings.REFRESH_BATCH = 1
+    synced_once(task)
+    coalesce.refresh([task.pk], 1)
+    assert len(jobs.scan_task(task.pk)) == len(SERVICES)
