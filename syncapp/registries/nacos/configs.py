@@ -15,6 +15,8 @@ Writes name `msesync` as the source user (the server's config history shows who 
 
 import json
 import logging
+import threading
+import time
 
 from syncapp.registries.base import ConfigItem, ConfigKey, RegistryError
 from syncapp.registries.nacos.http_api import NacosHttp, NotServed
@@ -23,6 +25,10 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 500
 SOURCE_USER = "msesync"
 PUBLIC = "public"
+# Nacos 3 queues config searches and answers 503 ("server limit match") past a few at once
+# (nacos.config.search.max_capacity / max_thread): a listing page waits and tries again.
+BUSY_RETRIES = 8
+BUSY_WAIT = 0.25  # seconds, times the attempt
 
 
 def tenant(namespace: str) -> str:
@@ -49,12 +55,14 @@ class HttpConfigs:
         self.http = http
         self.query = query  # ConfigKey -> ConfigItem | None, over gRPC; None: no gRPC
         self.bare_reads = bare_reads  # r-nacos: a v1 read answers the content alone
+        self._probe = threading.Lock()
 
     @property
     def flavour(self) -> str:
         """ "v3" or "v1": the API this server serves (found by the first listing)."""
-        if "configs" not in self.http._served:
-            self.list(PUBLIC)
+        with self._probe:  # one probe, not one per thread of a pass
+            if "configs" not in self.http._served:
+                self._page(PUBLIC, 1)
         return self.http._served["configs"]
 
     # --- listing ------------------------------------------------------------------
@@ -89,7 +97,15 @@ class HttpConfigs:
             "pageNo": page,
             "pageSize": PAGE_SIZE,
         }
-        data = self.http.json("GET", "/v3/admin/cs/config/list", params).get("data") or {}
+        for attempt in range(1, BUSY_RETRIES + 1):
+            try:
+                body = self.http.json("GET", "/v3/admin/cs/config/list", params)
+                break
+            except RegistryError as exc:
+                if "HTTP 503" not in str(exc) or attempt == BUSY_RETRIES:
+                    raise
+                time.sleep(BUSY_WAIT * attempt)
+        data = body.get("data") or {}
         return int(data.get("totalCount") or 0), data.get("pageItems") or []
 
     def _page_v1(self, namespace: str, page: int) -> tuple[int, list]:
