@@ -10,11 +10,13 @@ Java Nacos 3.1 (v1 off); --reverse swaps them. Both in the same run:
   write) into another group, with no decisions and no records;
 - change latency: a config changed at the source until the destination lists its new MD5,
   msesync waking on the source's change feed (gRPC listen push, keeper side, no broker) and
-  running a pass; baseline: the source's own read-after-write (until it lists the new MD5).
+  running a pass over the configs it names; baseline: the source's own read-after-write
+  (until it lists the new MD5).
 """
 
 import argparse
 import os
+import queue
 import tempfile
 import threading
 import time
@@ -84,17 +86,22 @@ def latencies(task, source, dest, group: str, changes: int) -> tuple[list, list]
     """(msesync, baseline) seconds per change."""
     from syncapp import config_sync
 
-    wake = threading.Event()
+    changed = queue.Queue()
     stop = threading.Event()
 
-    def passes():
+    def passes():  # as the keeper's feed and a worker do, without the broker in between
         while not stop.is_set():
-            if wake.wait(0.5):
-                wake.clear()
-                config_sync.sync_items(task, source, dest)
+            try:
+                keys = {changed.get(timeout=0.5)}
+            except queue.Empty:
+                continue
+            while not changed.empty():
+                keys.add(changed.get())
+            named = None if None in keys else sorted(keys)
+            config_sync.sync_items(task, source, dest, named)
 
     feed = registry(source.config.connect_keys[0], "bench-feed")
-    feed.watch_configs("/", wake.set)
+    feed.watch_configs("/", changed.put)
     time.sleep(6)  # the feed's first listing, and its listens
     runner = threading.Thread(target=passes, daemon=True)
     runner.start()

@@ -10,7 +10,7 @@ from syncapp import coalesce, config_sync
 from syncapp.connections import registry_for
 from syncapp.engine.configs import config_root, plan_configs
 from syncapp.models import SyncTask
-from syncapp.registries.base import RegistryError
+from syncapp.registries.base import ConfigKey, RegistryError
 
 log = logging.getLogger(__name__)
 
@@ -21,15 +21,18 @@ def config_tasks():
     )
 
 
-def sync_configs(task_id: int) -> None:
-    """Make the destination's entries under the task's pattern equal the source's."""
-    coalesce.scan_started(task_id)  # a trigger from now on queues another pass
+def sync_configs(task_id: int, keys: list | None = None) -> None:
+    """Make the destination's entries under the task's pattern equal the source's.
+    `keys`: [namespace, group, dataId] of the Nacos configs a feed saw change (None: all)."""
+    if keys is None:
+        coalesce.scan_started(task_id)  # a trigger from now on queues another pass
     task = SyncTask.objects.select_related("source", "destination").get(pk=task_id)
     if task.paused or task.sync_type != SyncTask.CONFIG:
         return
     source, dest = registry_for(task.source), registry_for(task.destination)
     if source.has_config_items:
-        sync_config_items(task, source, dest)
+        named = None if keys is None else [ConfigKey(*k) for k in keys]
+        sync_config_items(task, source, dest, named)
         return
     root = config_root(task.service_match_pattern)
     try:
@@ -55,27 +58,29 @@ def apply_configs(dest, changes) -> list[str]:
 AGAIN_AFTER = 1.0  # seconds before a pass that found another one running is tried again
 
 
-def sync_config_items(task: SyncTask, source, dest) -> None:
+def sync_config_items(task: SyncTask, source, dest, keys=None) -> None:
     """One Nacos pass, under the task's scan lease: one writer per task on any number of
     nodes. A pass that finds another one running queues one more after it (the running one
     may have listed before the change that queued this one), at most one per task."""
     with coalesce.scanning(task.pk) as mine:
         if mine:
-            _pass(task, source, dest)
+            _pass(task, source, dest, keys)
             return
     if coalesce.claim_scans([task.pk]):
         current_app.send_task("workers.tasks.sync_configs", args=[task.pk], countdown=AGAIN_AFTER)
 
 
-def _pass(task: SyncTask, source, dest) -> None:
+def _pass(task: SyncTask, source, dest, keys) -> None:
     try:
-        outcome = config_sync.sync_items(task, source, dest)
+        outcome = config_sync.sync_items(task, source, dest, keys)
     except RegistryError as exc:
         log.warning("config sync of %s failed: %s", task, exc)
         SyncTask.objects.filter(pk=task.pk).update(last_error=str(exc)[:2000])
         return
     if outcome.writes:
         log.info("config pass of %s: %d writes, %d in step", task, outcome.writes, outcome.in_step)
+    if keys is not None:  # a few configs: the task's summary is the full passes' to write
+        return
     SyncTask.objects.filter(pk=task.pk).update(
         last_scan_at=timezone.now(), last_error=outcome.note()[:2000]
     )

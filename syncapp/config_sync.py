@@ -49,18 +49,37 @@ def matching(registry, namespaces, pattern: str) -> dict[ConfigKey, str]:
     return found
 
 
-def sync_items(task: SyncTask, source, dest) -> Outcome:
-    """One pass; raises RegistryError when a side cannot be listed (nothing is decided)."""
+def named(registry, keys: list[ConfigKey]) -> dict[ConfigKey, str]:
+    """The content MD5 of each of these configs that exists (read one by one, in parallel)."""
+    with ThreadPoolExecutor(min(WRITERS, len(keys)) or 1) as pool:
+        items = list(pool.map(registry.read_config_item, keys))
+    return {item.key: item.md5 for item in items if item is not None}
+
+
+def sync_items(task: SyncTask, source, dest, keys: list[ConfigKey] | None = None) -> Outcome:
+    """One pass over every config of the task, or only over `keys` (those a change feed
+    named); raises RegistryError when a side cannot be read (nothing is decided)."""
     two_way = task.mode == SyncTask.BIDIRECTIONAL
     namespaces = source.namespaces()
-    for namespace in namespaces:
-        dest.ensure_namespace(namespace)
-        if two_way:
-            source.ensure_namespace(namespace)
-    a = matching(source, namespaces, task.service_match_pattern)
-    b = matching(dest, namespaces, task.service_match_pattern)
+    rows = ConfigSync.objects.filter(task=task)
+    if keys is None:
+        for namespace in namespaces:
+            dest.ensure_namespace(namespace)
+            if two_way:
+                source.ensure_namespace(namespace)
+        a = matching(source, namespaces, task.service_match_pattern)
+        b = matching(dest, namespaces, task.service_match_pattern)
+    else:
+        regex = patterns.compile(task.service_match_pattern)
+        keys = [k for k in keys if k.namespace in namespaces and regex.fullmatch(k.name)]
+        if not keys:
+            return Outcome()
+        a, b = named(source, keys), named(dest, keys)
+        rows = rows.filter(data_id__in={k.data_id for k in keys})
     rows = {
-        ConfigKey(r.namespace, r.group, r.data_id): r for r in ConfigSync.objects.filter(task=task)
+        key: r
+        for r in rows
+        if (key := ConfigKey(r.namespace, r.group, r.data_id)) and (keys is None or key in keys)
     }
     plan = []
     for key in sorted(a.keys() | b.keys() | rows.keys()):

@@ -26,6 +26,7 @@ CHANGES_QUEUE = "changes"  # consumed by every worker next to the default queue
 CONFIGS = "configs"  # the "way" of a configuration task's watch
 FEED_STAMP_EVERY = 2.0  # seconds; scans trust a stamp for jobs.FEED_TRUSTED_FOR (10 s)
 CONFIGS_BACK = "configs-back"  # a two-way configuration task's watch of its destination
+MAX_CONFIG_KEYS = 200  # more changed configs at once: one pass over the whole task
 
 
 class Feeds:
@@ -49,7 +50,7 @@ class Feeds:
             coalesce.stamp_live_feeds(self.live_service_feeds())
         with self.lock:
             changed, self.changed = self.changed, set()
-        return sum(self.dispatch(*change) for change in changed)
+        return self.dispatch_all(changed)
 
     # --- watches ----------------------------------------------------------------
 
@@ -96,7 +97,8 @@ class Feeds:
     def _watch(self, adapter, way) -> bool:
         if way[1] in (CONFIGS, CONFIGS_BACK):
             pattern = SyncTask.objects.get(pk=way[0]).service_match_pattern
-            return adapter.watch_configs(config_root(pattern), lambda: self.note(way, None))
+            # Nacos names the changed config; ZooKeeper calls with none (the whole tree).
+            return adapter.watch_configs(config_root(pattern), lambda key=None: self.note(way, key))
         return adapter.watch(lambda key: self.note(way, key))
 
     def stop(self, way) -> None:
@@ -117,9 +119,31 @@ class Feeds:
         # Their own queue, so a pushed change does not wait behind a scan's whole backlog.
         self._send_task(name, args=args, queue=CHANGES_QUEUE)
 
+    def dispatch_all(self, changed) -> int:
+        """Services one job each; a config task's changed configs in one job."""
+        configs: dict[int, set] = {}
+        queued = 0
+        for task_id, way, key in changed:
+            if way in (CONFIGS, CONFIGS_BACK):
+                configs.setdefault(task_id, set()).add(key)
+            else:
+                queued += self.dispatch(task_id, way, key)
+        for task_id, keys in configs.items():
+            self.dispatch_configs(task_id, keys)
+        return queued + len(configs)
+
+    def dispatch_configs(self, task_id: int, keys: set) -> None:
+        """The pass of these configs only (Nacos), or of the whole task (a key None: the feed
+        lost track, or a ZooKeeper tree; or too many to name)."""
+        if None in keys or len(keys) > MAX_CONFIG_KEYS:
+            self.send("workers.tasks.sync_configs", [task_id])
+            return
+        named = [[k.namespace, k.group, k.data_id] for k in sorted(keys)]
+        self.send("workers.tasks.sync_configs", [task_id, named])
+
     def dispatch(self, task_id: int, reverse, key: ServiceKey | None) -> int:
         if reverse in (CONFIGS, CONFIGS_BACK):
-            self.send("workers.tasks.sync_configs", [task_id])
+            self.dispatch_configs(task_id, {key})
             return 1
         if key is EVERYTHING:  # the feed lost track: the whole task, skipping nothing
             coalesce.want_full_scan([task_id])

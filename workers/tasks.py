@@ -60,5 +60,6 @@ def sync_service(row_id: int, force: bool = False) -> None:
 
 
 @shared_task
-def sync_configs(task_id: int) -> None:
-    config_jobs.sync_configs(task_id)
+def sync_configs(task_id: int, keys: list | None = None) -> None:
+    """`keys`: [namespace, group, dataId] of the changed Nacos configs (None: every config)."""
+    config_jobs.sync_configs(task_id, keys)

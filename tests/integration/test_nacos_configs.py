@@ -80,9 +80,10 @@ def test_a_change_is_pushed_within_a_second_or_two(flavour, key):
     _, registry = flavour
     registry.write_config_item(ConfigItem(key, "v1", type="text"))
     changes = queue.Queue()
-    registry.watch_configs("/", lambda: changes.put(1))
+    registry.watch_configs("/", changes.put)
     watcher = registry._config_watcher
     wait_until(lambda: watcher.known is not None and key in watcher.known, 10)
     registry.write_config_item(ConfigItem(key, "v2", type="text"))
-    changes.get(timeout=3)  # the push, well before the next listing (5 s)
+    while changes.get(timeout=3) != key:  # the push, well before the next listing (5 s)
+        pass
     registry.delete_config_item(key)

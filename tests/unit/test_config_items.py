@@ -202,3 +202,38 @@ def test_status_and_metrics_count_configs_in_step_conflicts_and_writes():
     assert samples["msesync_task_configs"] == 1
     assert samples["msesync_task_config_conflicts"] == 1
     assert samples["msesync_task_config_writes"] == 1
+
+
+def test_a_pass_over_named_configs_touches_only_those():
+    from syncapp import config_sync
+
+    task = make_task()
+    other = ConfigKey("public", "G", "other")
+    put("a", "v1")
+    put("a", "o1", key=other)
+    sync(task)
+    put("a", "v2")
+    put("a", "o2", key=other)
+    config_jobs.sync_configs(task.pk, [[KEY.namespace, KEY.group, KEY.data_id]])
+    assert (content("b"), content("b", other)) == ("v2", "o1")
+    outside = ConfigKey("elsewhere", "G", "x")  # not a namespace of the task: ignored
+    assert not config_sync.sync_items(
+        task,
+        *[memory.MemoryRegistry(c.config()) for c in (task.source, task.destination)],
+        [outside],
+    ).writes
+
+
+def test_the_feed_sends_a_config_task_its_changed_configs_in_one_job():
+    from syncapp.feeds import CONFIGS, Feeds
+
+    sent = []
+    feeds = Feeds(send_task=lambda name, args, queue: sent.append(args), owns=lambda w: False)
+    other = ConfigKey("public", "G", "other")
+    for key in (KEY, other):
+        feeds.note((7, CONFIGS), key)
+    feeds.step(reconcile=False)
+    assert sent == [[7, [["public", "DEFAULT_GROUP", "app.yaml"], ["public", "G", "other"]]]]
+    feeds.note((7, CONFIGS), None)
+    feeds.step(reconcile=False)
+    assert sent[-1] == [7]

@@ -217,9 +217,10 @@ class NacosRegistry(Registry):
         self.configs().delete(key)
 
     def watch_configs(self, root: str, on_change) -> bool:
-        """Every config of the cluster's namespaces (`root` is ZooKeeper's; unused here)."""
+        """Every config of the cluster's namespaces (`root` is ZooKeeper's; unused here):
+        on_change(key) for one config, on_change(None) after a reconnect."""
         self.configs()
-        self._config_watcher = ConfigWatcher(self, self._config_grpc, lambda key: on_change())
+        self._config_watcher = ConfigWatcher(self, self._config_grpc, on_change)
         self._config_watcher.start()
         return True
 
