@@ -8,7 +8,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from syncapp import jobs
-from syncapp.models import ServiceSync, SyncTask
+from syncapp.config_sync import config_stats
+from syncapp.models import ConfigSync, ServiceSync, SyncTask
 from syncapp.ui.formatting import lag
 from syncapp.ui.forms import ImportForm
 from syncapp.ui.states import TaskCounts, counts_by_task, service_state, task_state
@@ -34,8 +35,10 @@ def task_list(request):
     tasks = SyncTask.objects.select_related("source", "destination")
     page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
     counts = counts_by_task(t.pk for t in page)
+    configs = config_stats([t.pk for t in page if t.sync_type == SyncTask.CONFIG])
     for task in page:
         task.counts = counts.get(task.pk, TaskCounts())
+        task.config_counts = configs.get(task.pk, {})
         task.state = task_state(task, task.counts)
     return render(request, "ui/tasks.html", {"page": page, "import_form": ImportForm()})
 
@@ -45,11 +48,25 @@ def task_detail(request, pk: int):
     task.counts = counts_by_task([task.pk]).get(task.pk, TaskCounts())
     task.state = task_state(task, task.counts)
     search = request.GET.get("q", "").strip()
+    if task.sync_type == SyncTask.CONFIG:
+        return config_detail(request, task, search)
     page = Paginator(services_of(task, search), PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
     for row in page:
         row.state = service_state(row)
         row.lag = lag(row.last_success_at, now)
+    return render(request, "ui/task.html", {"task": task, "page": page, "search": search})
+
+
+def config_detail(request, task: SyncTask, search: str):
+    """A Config task's configs (Nacos: one ConfigSync row each), conflicts and errors first."""
+    task.config_counts = config_stats([task.pk]).get(task.pk, {})
+    rows = ConfigSync.objects.filter(task=task).order_by(
+        "-conflict", "-last_error", "namespace", "group", "data_id"
+    )
+    if search:
+        rows = rows.filter(data_id__icontains=search)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "ui/task.html", {"task": task, "page": page, "search": search})
 
 

@@ -237,3 +237,17 @@ def test_the_feed_sends_a_config_task_its_changed_configs_in_one_job():
     feeds.note((7, CONFIGS), None)
     feeds.step(reconcile=False)
     assert sent[-1] == [7]
+
+
+def test_the_console_shows_a_config_task_s_configs_and_conflicts(console):
+    task = make_task()
+    put("a", "v1")
+    put("a", "x", key=ConfigKey("public", "G", "clash.yaml"))
+    put("b", "native", key=ConfigKey("public", "G", "clash.yaml"))
+    sync(task)
+    listing = console.get("/").content.decode()
+    assert "1 config in step" in listing and "(1 conflict)" in listing
+    page = console.get(f"/tasks/{task.pk}/").content.decode()
+    assert 'id="task-conflicts">1<' in page
+    assert page.index("clash.yaml") < page.index("app.yaml")  # conflicts first
+    assert "not written by msesync" in page
