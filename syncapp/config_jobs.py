@@ -1,9 +1,14 @@
 """The domain side of configuration tasks (type Config): mirror a ZooKeeper subtree one way,
 or keep Nacos configs in step one or both ways (syncapp/config_sync.py)."""
 
+import contextlib
+import datetime
 import logging
+import threading
 
 from celery import current_app
+from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from syncapp import coalesce, config_sync
@@ -58,11 +63,45 @@ def apply_configs(dest, changes) -> list[str]:
 AGAIN_AFTER = 1.0  # seconds before a pass that found another one running is tried again
 
 
+# A Config pass holds its task's `scanning_since` as a short lease it renews while it runs, so
+# a node killed mid-pass frees its task within seconds (a service scan's lease is 300 s).
+PASS_LEASE = datetime.timedelta(seconds=6)
+RENEW_EVERY = 2.0
+
+
+@contextlib.contextmanager
+def pass_lease(task_id: int):
+    """Yields True if this pass may run (no live pass of the task elsewhere)."""
+    now = timezone.now()
+    free = Q(scanning_since__isnull=True) | Q(scanning_since__lt=now - PASS_LEASE)
+    mine = bool(SyncTask.objects.filter(pk=task_id).filter(free).update(scanning_since=now))
+    if not mine:
+        yield False
+        return
+    done = threading.Event()
+    renewer = threading.Thread(target=_renew, args=(task_id, done), daemon=True)
+    renewer.start()
+    try:
+        yield True
+    finally:
+        done.set()
+        renewer.join()
+        SyncTask.objects.filter(pk=task_id).update(scanning_since=None)
+
+
+def _renew(task_id: int, done: threading.Event) -> None:
+    try:
+        while not done.wait(RENEW_EVERY):
+            SyncTask.objects.filter(pk=task_id).update(scanning_since=timezone.now())
+    finally:
+        connection.close()  # this thread's own database connection
+
+
 def sync_config_items(task: SyncTask, source, dest, keys=None) -> None:
-    """One Nacos pass, under the task's scan lease: one writer per task on any number of
+    """One Nacos pass, under the task's pass lease: one writer per task on any number of
     nodes. A pass that finds another one running queues one more after it (the running one
     may have listed before the change that queued this one), at most one per task."""
-    with coalesce.scanning(task.pk) as mine:
+    with pass_lease(task.pk) as mine:
         if mine:
             _pass(task, source, dest, keys)
             return

@@ -251,3 +251,23 @@ def test_the_console_shows_a_config_task_s_configs_and_conflicts(console):
     assert 'id="task-conflicts">1<' in page
     assert page.index("clash.yaml") < page.index("app.yaml")  # conflicts first
     assert "not written by msesync" in page
+
+
+def test_a_pass_waits_for_a_live_one_and_takes_over_a_dead_one(monkeypatch):
+    import datetime
+
+    from django.utils import timezone
+
+    sent = []
+    monkeypatch.setattr(
+        config_jobs.current_app, "send_task", lambda name, **kw: sent.append(kw["args"])
+    )
+    task = make_task()
+    put("a", "v1")
+    SyncTask.objects.filter(pk=task.pk).update(scanning_since=timezone.now())
+    sync(task)
+    assert content("b") is None and sent == [[task.pk]]  # one more pass queued after it
+    dead = timezone.now() - config_jobs.PASS_LEASE - datetime.timedelta(seconds=1)
+    SyncTask.objects.filter(pk=task.pk).update(scanning_since=dead)
+    task = sync(task)
+    assert content("b") == "v1" and task.scanning_since is None
