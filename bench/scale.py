@@ -482,7 +482,6 @@ def table(results: list[dict], args) -> None:
             "late task scanned (s)",
             "healthy in every sample",
             "CPU at rest (% core)",
-            "largest RSS (MB)",
             "queue max / at rest",
             "add p50/p99 (ms)",
             "remove p50/p99 (ms)",
@@ -494,13 +493,28 @@ def table(results: list[dict], args) -> None:
                 f"{r['raw']:.1f}",
                 f"{r['full_sync']:.1f}",
                 f"{r['full_sync'] / r['raw']:.2f}x",
-                f"{r['late_task_scanned']:.1f}" if "late_task_scanned" in r else "",
-                f"{r['all_healthy']} ({r['samples']}, min {r['healthy_min']})",
+                f"{r['late_task_scanned']:.1f}" if "late_task_scanned" in r else "-",
+                f"{'yes' if r['all_healthy'] else 'NO'} ({r['samples']}, min {r['healthy_min']})",
                 f"{r['rest_cpu'] * 100:.1f}",
-                " ".join(f"{role}={mb:.0f}" for role, mb in sorted(r["rss"].items())),
                 f"{r['max_queue']} / {r['rest_queue']:.0f}",
                 f"{ms(r['add_p50'])}/{ms(r['add_p99'])}",
                 f"{ms(r['remove_p50'])}/{ms(r['remove_p99'])}",
+            )
+            for r in results
+        ],
+    )
+    roles = sorted({role for r in results for role in r["rss"]})
+    print_table(
+        "per process: CPU at rest (% core) / largest RSS (MB)",
+        ("mode", "N", *roles),
+        [
+            (
+                r["mode"],
+                r["size"],
+                *(
+                    f"{r['rest_cpu_by_role'].get(role, 0) * 100:.1f} / {r['rss'].get(role, 0):.0f}"
+                    for role in roles
+                ),
             )
             for r in results
         ],

@@ -159,3 +159,26 @@ def test_services_page():
         numbers = [n for cell in cells for n in re.split(r" / ", cell)]
         assert all(NUMBER.fullmatch(n) for n in numbers), f"{row}:\n{out}"
     assert "goal: every page under 300 ms at p99: met" in out, out
+
+
+def test_scale(zookeeper, nacos, redis):
+    out = run_bench(
+        "scale", "--sizes", "30", "--modes", "embedded", "--steady", "24", "--changes", "2"
+    )
+    title = "ZooKeeper (Dubbo) -> Nacos 3 through bin/msesync start -d, N x 3 instances"
+    header, rows = table(out, title)
+    assert header[:5] == ["mode", "N", "raw (s)", "product (s)", "ratio"], out
+    [row] = rows
+    assert row[:2] == ["embedded", "30"], out
+    assert_numbers([row], [2, 3, 4, 7], out)
+    assert row[6].startswith("yes"), f"a sample missed copies:\n{out}"
+    header, rows = table(out, "per process: CPU at rest (% core) / largest RSS (MB)")
+    assert header == ["mode", "N", "beat", "keeper", "web", "worker"], out
+
+
+def test_broker(redis):
+    out = run_bench("broker", "--messages", "200")
+    header, rows = table(out, "broker, engine only")
+    assert header == ["N", "broker", "send", "take", "take vs Redis"], out
+    assert [r[1] for r in rows] == ["redis", "kombu filesystem", "embedded"], out
+    assert_numbers(rows, [0, 2, 3, 4], out)
