@@ -64,6 +64,7 @@ class SyncTaskSerializer(serializers.ModelSerializer):
             "service_match_pattern",
             "auto_scan",
             "keep_case",
+            "overwrite_native",
             "paused",
             "last_scan_at",
             "last_error",

@@ -87,10 +87,11 @@ def test_the_api_takes_the_connect_keys_each_kind_accepts(api_client):
         ({"service_match_pattern": "(?=a)b"}, "service_match_pattern"),
         ({"service_match_pattern": "(a)\\1"}, "service_match_pattern"),
         ({"destination": "a"}, "non_field_errors"),
-        ({"sync_type": "Config"}, "source"),  # Nacos ends hold no Config
+        ({"sync_type": "Config", "destination": "e"}, "destination"),  # Eureka holds no Config
     ],
 )
 def test_a_bad_task_edit_is_refused_with_the_field_at_fault(api_client, task, body, field):
+    Cluster.objects.create(cluster_name="e", cluster_type="EUREKA", connect_keys=["h:3"])
     answer = api_client.patch(f"/api/tasks/{task.pk}/", body, format="json")
     assert answer.status_code == 400 and field in answer.json(), answer.json()
     assert SyncTask.objects.get().service_match_pattern == ".*"
