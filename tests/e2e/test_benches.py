@@ -182,3 +182,19 @@ def test_broker(redis):
     assert header == ["N", "broker", "send", "take", "take vs Redis"], out
     assert [r[1] for r in rows] == ["redis", "kombu filesystem", "embedded"], out
     assert_numbers(rows, [0, 2, 3, 4], out)
+
+
+def test_configs(nacos, nacos_alt):
+    out = run_bench("configs", "--configs", "60", "--changes", "5")
+    header, rows = table(out, "Nacos configs r-nacos -> Nacos 3.1: 60 configs")
+    assert header == ["step", "seconds", "vs baseline"], out
+    assert [r[0] for r in rows] == [
+        "populate the source",
+        "baseline: raw copy (list, read, write)",
+        "msesync: first pass",
+        "msesync: second pass, nothing changed",
+    ], out
+    assert_numbers(rows, [1, 2], out)
+    header, rows = table(out, "change latency, 5 changes")
+    assert header == ["path", "p50 ms", "p99 ms"], out
+    assert_numbers(rows, [1, 2], out)
