@@ -16,13 +16,24 @@ import pytest
 from syncapp.registries.base import ClusterConfig, ConfigItem, ConfigKey
 from syncapp.registries.nacos import NacosRegistry
 from tests.support.configs import cluster, config_yaml, task
-from tests.support.product import wait_for
+from tests.support.product import Product, wait_for
 
 pytestmark = pytest.mark.e2e
 MULTI_BYTE = "名前: 値 — ünïcödé ✓ 🚀"
 TYPES = ("yaml", "properties", "json", "text")
 COPY_WITHIN = 120  # seconds for the first copy of 200 configs
 CHANGE_WITHIN = 10  # seconds for one change to arrive
+
+
+@pytest.fixture(scope="module")
+def product(tmp_path_factory):
+    """The embedded mode only (the storage modes are e2e/conftest.py's matter; the three-node
+    test, test_config_failover.py, runs on MariaDB + Redis)."""
+    running = Product(tmp_path_factory.mktemp("product-embedded"))
+    running.start()
+    yield running
+    running.stop()
+    print(running.logs()[-6000:])
 
 
 def adapter(address: str, namespaces=("public",)) -> NacosRegistry:
@@ -88,8 +99,6 @@ def configs_yaml(tag, a, b, pattern, mode="Unidirectional", extra="") -> str:
 
 @pytest.mark.parametrize("direction", ["rnacos_to_nacos", "nacos_to_rnacos"])
 def test_200_configs_copy_with_attributes_and_changes_follow(product, nacos, nacos_alt, direction):
-    if not product.data_dir.name.startswith("product-embedded"):
-        pytest.skip("the configs' world runs once, in the embedded mode")
     a_addr, b_addr = (nacos_alt, nacos) if direction == "rnacos_to_nacos" else (nacos, nacos_alt)
     tag = f"c{uuid.uuid4().hex[:6]}"
     items = world(tag)
@@ -162,8 +171,6 @@ def test_200_configs_copy_with_attributes_and_changes_follow(product, nacos, nac
 def test_two_way_edits_travel_both_ways_without_ping_pong_and_conflicts_are_reported(
     product, nacos, nacos_alt
 ):
-    if not product.data_dir.name.startswith("product-embedded"):
-        pytest.skip("runs once, in the embedded mode")
     tag = f"t{uuid.uuid4().hex[:6]}"
     a, b = adapter(nacos_alt), adapter(nacos)
     a_only = ConfigItem(ConfigKey("public", f"{tag}G", "from-a.cfg"), "a1", type="text")
