@@ -6,6 +6,7 @@ queue a `sync_service` job for each service that changed since the last step (ch
 arrive together are coalesced). Each node's keeper (syncapp/keeper.py) loops over it.
 """
 
+import copy
 import logging
 import threading
 import time
@@ -62,7 +63,9 @@ class Feeds:
         for task in config_tasks():
             wanted[(task.pk, CONFIGS)] = (task.source.updated_at, task.updated_at, task.source)
             if task.mode == SyncTask.BIDIRECTIONAL:  # both sides change
-                dest = task.destination
+                # watched in the namespaces the task syncs: the source's, mirrored there
+                dest = copy.copy(task.destination)
+                dest.namespaces = task.source.namespaces
                 wanted[(task.pk, CONFIGS_BACK)] = (dest.updated_at, task.updated_at, dest)
         wanted = {way: value for way, value in wanted.items() if self.owns(way)}
         for way in list(self.watches):

@@ -271,3 +271,15 @@ def test_a_pass_waits_for_a_live_one_and_takes_over_a_dead_one(monkeypatch):
     SyncTask.objects.filter(pk=task.pk).update(scanning_since=dead)
     task = sync(task)
     assert content("b") == "v1" and task.scanning_since is None
+
+
+def test_a_two_way_task_watches_its_destination_in_the_source_s_namespaces():
+    from syncapp.feeds import CONFIGS_BACK, Feeds
+
+    task = make_task(mode=SyncTask.BIDIRECTIONAL)
+    Cluster.objects.filter(pk=task.source_id).update(namespaces="public,dev")
+    feeds = Feeds(send_task=lambda *a, **k: None)
+    feeds.reconcile_watches()
+    _, adapter = feeds.watches[(task.pk, CONFIGS_BACK)]
+    assert (adapter.config.name, adapter.config.namespaces) == ("b", ("public", "dev"))
+    feeds.close()
