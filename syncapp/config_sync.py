@@ -3,8 +3,9 @@
 A pass lists both sides' configs of the source cluster's namespaces (content MD5s only),
 keeps those whose `group/dataId` matches the task's pattern, decides each one with
 syncapp/engine/config_items.py against the ConfigSync row (what msesync wrote), reads and
-writes only the configs that differ, and records the outcome on the rows. Passes of one task
-never overlap (the task's scan lease), so one writer at a time whatever the number of nodes.
+writes only the configs that differ, and records the outcome on the rows. A change feed's
+pass reads only the configs it named. Passes of one task never overlap (config_jobs.py's pass
+lease), so one writer at a time whatever the number of nodes.
 """
 
 import logging
@@ -56,25 +57,33 @@ def named(registry, keys: list[ConfigKey]) -> dict[ConfigKey, str]:
     return {item.key: item.md5 for item in items if item is not None}
 
 
+def sides(task: SyncTask, source, dest, keys) -> tuple[dict, dict]:
+    """Content MD5s at source and destination: of every matching config (namespaces created
+    where missing first), or of the named ones only."""
+    if keys is not None:
+        return named(source, keys), named(dest, keys)
+    namespaces = source.namespaces()
+    for namespace in namespaces:
+        dest.ensure_namespace(namespace)
+        if task.mode == SyncTask.BIDIRECTIONAL:
+            source.ensure_namespace(namespace)
+    pattern = task.service_match_pattern
+    return matching(source, namespaces, pattern), matching(dest, namespaces, pattern)
+
+
 def sync_items(task: SyncTask, source, dest, keys: list[ConfigKey] | None = None) -> Outcome:
     """One pass over every config of the task, or only over `keys` (those a change feed
     named); raises RegistryError when a side cannot be read (nothing is decided)."""
     two_way = task.mode == SyncTask.BIDIRECTIONAL
-    namespaces = source.namespaces()
-    rows = ConfigSync.objects.filter(task=task)
-    if keys is None:
-        for namespace in namespaces:
-            dest.ensure_namespace(namespace)
-            if two_way:
-                source.ensure_namespace(namespace)
-        a = matching(source, namespaces, task.service_match_pattern)
-        b = matching(dest, namespaces, task.service_match_pattern)
-    else:
+    if keys is not None:
         regex = patterns.compile(task.service_match_pattern)
+        namespaces = source.namespaces()
         keys = [k for k in keys if k.namespace in namespaces and regex.fullmatch(k.name)]
         if not keys:
             return Outcome()
-        a, b = named(source, keys), named(dest, keys)
+    a, b = sides(task, source, dest, keys)
+    rows = ConfigSync.objects.filter(task=task)
+    if keys is not None:
         rows = rows.filter(data_id__in={k.data_id for k in keys})
     rows = {
         key: r
