@@ -7,8 +7,10 @@ we registered alive (and holding Nacos gRPC copies) is the keepers' work: syncap
 
 import datetime
 import logging
+from functools import partial
 
 from celery import current_app
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -187,22 +189,28 @@ def sync_service(row_id: int, force: bool = False) -> None:
     """Reconcile one service in one way and record the outcome on its row."""
     coalesce.rows_started([row_id])  # a trigger from now on queues it again
     row = rows_with_clusters([row_id]).first()
-    if row is not None:
-        sync_row(row, force)
+    if row is not None and (record := sync_row(row, force)):
+        record()
 
 
 def sync_services(row_ids: list[int]) -> None:
     """A scan's batch, one row after the other: its marks are cleared and its rows read in
-    one statement each for the whole batch (a refresh syncs every row: per-row statements
-    were a third of its cost on SQLite)."""
+    one statement each, and the outcomes written in one transaction at the end (a refresh
+    syncs every row: per-row statements were a third of its cost on SQLite, and each commit
+    is an fsync on MySQL: 10,000 x 3 took 132 s there against 58 s on SQLite)."""
     coalesce.rows_started(row_ids)
-    for row in rows_with_clusters(row_ids).order_by("pk"):
-        sync_row(row)
+    records = [sync_row(row) for row in rows_with_clusters(row_ids).order_by("pk")]
+    with transaction.atomic():
+        for record in records:
+            if record:
+                record()
 
 
-def sync_row(row: ServiceSync, force: bool = False) -> None:
+def sync_row(row: ServiceSync, force: bool = False):
+    """Sync one row with the registries; returns how to record the outcome (a callable that
+    writes the row), or None when there is nothing to record. Writes nothing itself."""
     if row.task.paused:
-        return
+        return None
     task = row.task
     src, dst = (task.destination, task.source) if row.reverse else (task.source, task.destination)
     key = ServiceKey(row.namespace, row.group, row.service)
@@ -220,13 +228,11 @@ def sync_row(row: ServiceSync, force: bool = False) -> None:
             write=not dest.holds_by_connection,
         )
     except RegistryError as exc:
-        record_failure(row, exc, (timezone.now() - started).total_seconds())
-        return
+        return partial(record_failure, row, exc, (timezone.now() - started).total_seconds())
     # A held copy is withdrawn by its keeper when it sees the row's empty set: keep the row
     # until then (the next scan drops it), instead of deleting the signal with the row.
-    record_success(
-        row, result, (timezone.now() - started).total_seconds(), keep_row=dest.holds_by_connection
-    )
+    duration = (timezone.now() - started).total_seconds()
+    return partial(record_success, row, result, duration, keep_row=dest.holds_by_connection)
 
 
 def record_failure(row: ServiceSync, exc: Exception, duration: float | None = None) -> None:
