@@ -332,8 +332,8 @@ class Installed:
         """kill -9 the worker's Celery process; its restart loop starts it again."""
         group = product_groups(self.data_dir)["worker"]
         for proc, _ in group_processes(group):
-            cmdline = (proc / "cmdline").read_bytes()
-            if b"celery" in cmdline:
+            # Not the restart loop (a bash whose arguments name celery too): it must live on.
+            if (proc / "comm").read_text().strip() != "bash":
                 os.kill(int(proc.name), signal.SIGKILL)
 
     def stop(self) -> None:
