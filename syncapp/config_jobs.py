@@ -14,8 +14,9 @@ from django.utils import timezone
 from syncapp import coalesce, config_sync
 from syncapp.connections import registry_for
 from syncapp.engine.configs import config_root, plan_configs
+from syncapp.jobs import logged_failure
 from syncapp.models import SyncTask
-from syncapp.registries.base import ConfigKey, RegistryError
+from syncapp.registries.base import ConfigKey
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +46,9 @@ def sync_configs(task_id: int, keys: list | None = None) -> None:
             source.list_configs(root), dest.list_configs(root), task.service_match_pattern
         )
         kept = apply_configs(dest, changes)
-    except RegistryError as exc:
-        log.warning("config sync of %s failed: %s", task, exc)
-        SyncTask.objects.filter(pk=task_id).update(last_error=str(exc)[:2000])
+    except Exception as exc:  # on the task; the next pass tries again
+        error = logged_failure(f"config sync of {task}", exc)
+        SyncTask.objects.filter(pk=task_id).update(last_error=error[:2000])
         return
     note = f"{len(kept)} entries kept: they hold entries not ours" if kept else ""
     SyncTask.objects.filter(pk=task_id).update(last_scan_at=timezone.now(), last_error=note)
@@ -112,9 +113,9 @@ def sync_config_items(task: SyncTask, source, dest, keys=None) -> None:
 def _pass(task: SyncTask, source, dest, keys) -> None:
     try:
         outcome = config_sync.sync_items(task, source, dest, keys)
-    except RegistryError as exc:
-        log.warning("config sync of %s failed: %s", task, exc)
-        SyncTask.objects.filter(pk=task.pk).update(last_error=str(exc)[:2000])
+    except Exception as exc:  # on the task; the next pass tries again
+        error = logged_failure(f"config sync of {task}", exc)
+        SyncTask.objects.filter(pk=task.pk).update(last_error=error[:2000])
         return
     if outcome.writes:
         log.info("config pass of %s: %d writes, %d in step", task, outcome.writes, outcome.in_step)

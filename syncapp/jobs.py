@@ -20,7 +20,7 @@ from syncapp.engine import Direction, sync_one_service
 from syncapp.engine.naming import dest_service_key
 from syncapp.models import Cluster, ServiceSync, SyncTask
 from syncapp.registries import registry_class
-from syncapp.registries.base import RegistryError, ServiceKey
+from syncapp.registries.base import RegistryError, ServiceKey, error_text
 
 log = logging.getLogger(__name__)
 # Keepers learn of changed copy sets by re-reading the rows stamped this far back (workers'
@@ -99,8 +99,8 @@ def scan_task(task_id: int) -> list[int]:
             continue
         try:
             listed = scan_way(task, reverse, registry_for(src), registry_for(dst))
-        except RegistryError as exc:
-            errors.append(f"{src} -> {dst}: {exc}")
+        except Exception as exc:  # on the task; the other way and the next scan go on
+            errors.append(f"{src} -> {dst}: {logged_failure(f'scan of {task}', exc)}")
             continue
         # A full scan of a trusted way finds new and gone services; the feed covers the rest.
         row_ids += rows_the_feed_cannot_cover(task, reverse) if trusted else listed
@@ -227,7 +227,7 @@ def sync_row(row: ServiceSync, force: bool = False):
             # Copies held by a connection are written by the keeper that holds them.
             write=not dest.holds_by_connection,
         )
-    except RegistryError as exc:
+    except Exception as exc:  # on the row like a registry's error; the batch goes on
         return partial(record_failure, row, exc, (timezone.now() - started).total_seconds())
     # A held copy is withdrawn by its keeper when it sees the row's empty set: keep the row
     # until then (the next scan drops it), instead of deleting the signal with the row.
@@ -240,13 +240,22 @@ def record_failure(row: ServiceSync, exc: Exception, duration: float | None = No
 
     The digest is forgotten: the next job must sync in full and retry what failed, not skip
     an unchanged source and record a success that hides the failure."""
-    log.warning("sync of %s failed: %s", row, exc)
     ServiceSync.objects.filter(pk=row.pk).update(
-        last_error=str(exc)[:2000],
+        last_error=logged_failure(f"sync of {row}", exc)[:2000],
         last_error_at=timezone.now(),
         last_duration=duration,
         source_digest="",
     )
+
+
+def logged_failure(what: str, exc: Exception) -> str:
+    """Log a job's failure (with its traceback when it is not a registry's error) and return
+    the text to record."""
+    text = error_text(exc)
+    internal = not isinstance(exc, RegistryError)
+    level = logging.ERROR if internal else logging.WARNING
+    log.log(level, "%s failed: %s", what, text, exc_info=exc if internal else None)
+    return text
 
 
 def record_success(

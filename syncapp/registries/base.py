@@ -18,6 +18,14 @@ class RegistryError(Exception):
     """A registry could not be read or written. Never to be read as "empty"."""
 
 
+def error_text(exc: Exception) -> str:
+    """What a row or task shows of a failure: a RegistryError as the registry said it; any
+    other exception is a bug of ours, marked as such (its traceback belongs in the log)."""
+    if isinstance(exc, RegistryError):
+        return str(exc)
+    return f"internal error: {type(exc).__name__}: {exc}"
+
+
 LONG_WORD = re.compile(r"\S{81,}")
 
 
