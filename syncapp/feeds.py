@@ -71,6 +71,8 @@ class Feeds:
         for way in list(self.watches):
             if way not in wanted or self.watches[way][0] != wanted[way][:2]:
                 self.stop(way)
+            elif failure := self.watches[way][1].feed_failure():
+                self.stop_failed(way, failure)
         for way, (source_version, task_version, source) in wanted.items():
             if way not in self.watches:
                 self.start(way, (source_version, task_version), source)
@@ -103,6 +105,15 @@ class Feeds:
             # Nacos names the changed config; ZooKeeper calls with none (the whole tree).
             return adapter.watch_configs(config_root(pattern), lambda key=None: self.note(way, key))
         return adapter.watch(lambda key: self.note(way, key))
+
+    def stop_failed(self, way, failure: str) -> None:
+        """A feed an unexpected error stopped: closed here, started again by the caller, and
+        its task re-read whole at once (the feed lost track); the task says so until then."""
+        log.warning("change feed of task %s (%s) stopped: %s; restarting", *way, failure)
+        note = f"change feed stopped ({failure}); restarted"
+        SyncTask.objects.filter(pk=way[0]).update(last_error=note[:2000])
+        self.stop(way)
+        self.note(way, EVERYTHING)
 
     def stop(self, way) -> None:
         _, adapter = self.watches.pop(way)

@@ -289,5 +289,11 @@ class Registry:
         leave unchanged services to it (jobs.scan_task). False where unsure."""
         return False
 
+    def feed_failure(self) -> str:
+        """Why the feed `watch()` started has stopped for good ("" while it runs, retrying
+        included): an unexpected error ended it. The feed's owner (feeds.Feeds) then closes
+        this adapter and watches again with a new one."""
+        return ""
+
     def close(self) -> None:
         """Release connections."""

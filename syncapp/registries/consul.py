@@ -179,6 +179,9 @@ class ConsulRegistry(Registry):
         self._feed.start()
         return True
 
+    def feed_failure(self) -> str:
+        return self._feed.failure if self._feed else ""
+
     def changes(self) -> set[ServiceKey | None]:
         """Services whose checks or presence changed; waits up to BLOCK_WAIT for a change."""
         index, checks = self._call(

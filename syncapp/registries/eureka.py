@@ -122,6 +122,9 @@ class EurekaRegistry(Registry):
         # while the polls succeed (after a failure the feed reports "everything").
         return self._feed is not None and self._feed.live
 
+    def feed_failure(self) -> str:
+        return self._feed.failure if self._feed else ""
+
     def delta_changes(self) -> set[ServiceKey]:
         """Apps whose entries in the delta differ from the last poll's."""
         body = self._json("/apps/delta")

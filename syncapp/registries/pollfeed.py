@@ -2,13 +2,15 @@
 
 `poll()` returns the services that changed since its last call, or raises RegistryError;
 after a failure the next success reports "everything" (None), since changes were missed.
+Any other exception is a bug: it ends the thread and becomes `failure`, and the feed's owner
+starts a new one (feeds.Feeds).
 """
 
 import logging
 import threading
 from collections.abc import Callable
 
-from syncapp.registries.base import RegistryError, ServiceKey
+from syncapp.registries.base import RegistryError, ServiceKey, error_text
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,7 @@ class PollingFeed:
         self.pause = pause
         self.stopped = threading.Event()
         self.live = False  # the last poll succeeded and nothing was missed before it
+        self.failure = ""  # why the thread ended, when an unexpected error ended it
         self.thread = threading.Thread(target=self.run, name=f"feed-{name}", daemon=True)
 
     def start(self) -> None:
@@ -37,9 +40,14 @@ class PollingFeed:
 
     def run(self) -> None:
         missed = False
-        while not self.stopped.is_set():
-            missed = self.step(missed)
-            self.stopped.wait(self.pause)
+        try:
+            while not self.stopped.is_set():
+                missed = self.step(missed)
+                self.stopped.wait(self.pause)
+        except Exception as exc:
+            log.exception("change feed %s stopped", self.thread.name)
+            self.live = False
+            self.failure = error_text(exc)
 
     def step(self, missed: bool) -> bool:
         """One poll; returns whether changes may have been missed."""

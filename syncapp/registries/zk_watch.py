@@ -19,7 +19,7 @@ from kazoo.client import KazooClient, KazooState
 from kazoo.recipe.watchers import ChildrenWatch, DataWatch
 
 from syncapp.registries import dubbo_url
-from syncapp.registries.base import ServiceKey
+from syncapp.registries.base import ServiceKey, error_text
 
 log = logging.getLogger(__name__)
 DUBBO_ROOT = "/dubbo"
@@ -35,6 +35,7 @@ class ServiceWatcher:
         self.silent: set[str] = set()  # folders of the first listing: first report not a change
         self.starting = {DUBBO_ROOT, CURATOR_ROOT}  # roots whose first listing is not a change
         self.interrupted = False
+        self.failure = ""  # the first unexpected error of a callback: events were lost
 
     def start(self) -> None:
         self.zk.add_listener(self._state)
@@ -52,7 +53,7 @@ class ServiceWatcher:
     def watch_folder(self, path: str, on_children: Callable[[str, set[str]], None]) -> None:
         """Call on_children(path, children) on every change, from the folder's creation on."""
 
-        def on_data(data, stat):
+        def on_data(data, stat, _event=None):
             if stat is None:  # not there (yet), or deleted: its ChildrenWatch has ended
                 self.watching.discard(path)
                 self.silent.discard(path)  # when it comes back, its children are new
@@ -60,9 +61,25 @@ class ServiceWatcher:
                 return
             if path not in self.watching:
                 self.watching.add(path)
-                ChildrenWatch(self.zk, path, lambda kids: on_children(path, set(kids)))
+                kids_changed = self._guarded(lambda kids: on_children(path, set(kids)))
+                ChildrenWatch(self.zk, path, kids_changed)
 
-        DataWatch(self.zk, path, on_data)
+        DataWatch(self.zk, path, self._guarded(on_data))
+
+    def _guarded(self, callback):
+        """The callback, its unexpected errors kept as the feed's `failure` (the event they
+        interrupted is lost: the feed's owner starts a new watch, feeds.py), not only in
+        kazoo's log."""
+
+        def call(*args):
+            try:
+                return callback(*args)
+            except Exception as exc:
+                log.exception("ZooKeeper watch callback failed")
+                self.failure = self.failure or error_text(exc)
+                return None
+
+        return call
 
     def _delta(self, path: str, children: set[str]) -> set[str]:
         before = self.known.get(path, set())

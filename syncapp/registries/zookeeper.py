@@ -218,7 +218,10 @@ class ZookeeperRegistry(Registry):
         # then events may be missed.
         watcher, zk = self._watcher, self._zk
         live = watcher is not None and zk is not None and watcher.zk is zk  # not a discarded one
-        return live and not watcher.interrupted and zk.connected
+        return live and not watcher.interrupted and not watcher.failure and zk.connected
+
+    def feed_failure(self) -> str:
+        return self._watcher.failure if self._watcher else ""
 
     def close(self) -> None:
         with self._lock:

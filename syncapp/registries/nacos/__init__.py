@@ -183,6 +183,10 @@ class NacosRegistry(Registry):
         watcher, naming = self._watcher, self._naming
         return watcher is not None and watcher.live and naming is not None and naming.connected
 
+    def feed_failure(self) -> str:
+        watchers = (self._watcher, self._config_watcher)
+        return next((w.failure for w in watchers if w is not None and w.failure), "")
+
     # --- configuration documents (configs.py, config_grpc.py) ----------------------------
 
     has_config_items = True

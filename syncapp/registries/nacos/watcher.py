@@ -10,7 +10,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from syncapp.registries.base import RegistryError
+from syncapp.registries.base import RegistryError, error_text
 
 log = logging.getLogger(__name__)
 RELIST_EVERY = 5.0
@@ -24,6 +24,7 @@ class ServiceWatcher:
         self.on_change = on_change
         self.known: set | None = None  # None until the first complete listing
         self.live = False  # the last listing succeeded: new and gone services are reported
+        self.failure = ""  # why the thread ended, when an unexpected error ended it
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"{registry.config.name}-subscriptions", daemon=True
@@ -44,9 +45,11 @@ class ServiceWatcher:
             except RegistryError as exc:  # unreachable: the scan job reports it; try again
                 self.live = False
                 log.info("%s: cannot list services to subscribe: %s", self.registry, exc)
-            except Exception:
+            except Exception as exc:  # a bug: the feed's owner starts a new watch (feeds.py)
                 self.live = False
+                self.failure = error_text(exc)
                 log.exception("%s: subscription step failed", self.registry.config.name)
+                return
             self._stop.wait(RELIST_EVERY)
 
     def step(self) -> None:
