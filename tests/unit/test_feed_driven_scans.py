@@ -8,9 +8,10 @@ from django.utils import timezone
 
 from syncapp import coalesce, jobs
 from syncapp.feeds import Feeds
-from syncapp.models import Cluster, ServiceSync, SyncTask
-from syncapp.registries.base import ClusterConfig, Instance, ServiceKey
+from syncapp.models import ServiceSync, SyncTask
+from syncapp.registries.base import ServiceKey
 from syncapp.registries.memory import MemoryRegistry
+from tests.support.memory_tasks import memory_task
 from workers import tasks
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_memory")]
@@ -19,12 +20,7 @@ SERVICES = [ServiceKey("public", "DEFAULT_GROUP", f"s{n}") for n in range(4)]
 
 @pytest.fixture
 def task():
-    a = Cluster.objects.create(cluster_name="a", cluster_type="MEMORY", connect_keys=["m"])
-    b = Cluster.objects.create(cluster_name="b", cluster_type="MEMORY", connect_keys=["m"])
-    source = MemoryRegistry(ClusterConfig("a", "MEMORY", ("m",)))
-    for n, service in enumerate(SERVICES):
-        source.register(service, Instance("10.0.0.1", 100 + n))
-    return SyncTask.objects.create(source=a, destination=b)
+    return memory_task(SERVICES)
 
 
 @pytest.fixture

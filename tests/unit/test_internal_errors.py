@@ -16,7 +16,6 @@ from syncapp.registries.base import (
     ClusterConfig,
     ConfigItem,
     ConfigKey,
-    Instance,
     RegistryError,
     ServiceKey,
 )
@@ -25,6 +24,7 @@ from syncapp.registries.memory import MemoryRegistry
 from syncapp.registries.nacos.watcher import ServiceWatcher as NacosWatcher
 from syncapp.registries.pollfeed import PollingFeed
 from syncapp.registries.zk_watch import ServiceWatcher as ZkWatcher
+from tests.support.memory_tasks import memory_task
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_memory")]
 SERVICES = [ServiceKey("public", "DEFAULT_GROUP", f"s{n}") for n in range(3)]
@@ -33,12 +33,7 @@ BROKEN = SERVICES[1]
 
 @pytest.fixture
 def task():
-    a = Cluster.objects.create(cluster_name="a", cluster_type="MEMORY", connect_keys=["m"])
-    b = Cluster.objects.create(cluster_name="b", cluster_type="MEMORY", connect_keys=["m"])
-    source = MemoryRegistry(ClusterConfig("a", "MEMORY", ("m",)))
-    for n, service in enumerate(SERVICES):
-        source.register(service, Instance("10.0.0.1", 100 + n))
-    return SyncTask.objects.create(source=a, destination=b)
+    return memory_task(SERVICES)
 
 
 def boom(*args):
