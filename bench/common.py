@@ -1,10 +1,13 @@
-"""Shared bench helpers: timing, resident memory, a parallel runner and table output."""
+"""Shared bench helpers: timing, resident memory, a parallel runner, table output, and what
+Nacos' own service list counts."""
 
 import resource
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+
+import requests
 
 THREADS = 16
 
@@ -38,3 +41,34 @@ def print_table(title: str, header: tuple, rows: list[tuple]) -> None:
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+NACOS_PAGE = 500
+
+
+def nacos_listed(
+    nacos: str, group: str, fields=("ipCount", "instanceCount"), name_part: str = ""
+) -> int:
+    """The sum of each service's first non-zero `fields` value (its instance count by default,
+    under either name) over every page of Nacos' service list of one group of `public` (v3
+    admin API), services whose name holds `name_part`."""
+    total, page = 0, 1
+    while True:
+        reply = requests.get(
+            f"http://{nacos}/nacos/v3/admin/ns/service/list",
+            params={
+                "namespaceId": "public",
+                "groupNameParam": group,
+                "serviceNameParam": name_part,
+                "pageNo": page,
+                "pageSize": NACOS_PAGE,
+                "ignoreEmptyService": "true",
+            },
+            timeout=30,
+        )
+        reply.raise_for_status()
+        items = (reply.json().get("data") or {}).get("pageItems") or []
+        total += sum(int(next((i[f] for f in fields if i.get(f)), 0)) for i in items)
+        if len(items) < NACOS_PAGE:
+            return total
+        page += 1

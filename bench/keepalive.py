@@ -28,38 +28,15 @@ import time
 import uuid
 from pathlib import Path
 
-import requests
-
-from bench.common import print_table
+from bench.common import nacos_listed, print_table
 from bench.procs import group_cpu_seconds, largest_rss_mb
 from tests.support.product import Product, wait_for
 from tests.testbed.pytest_plugin import exported
 
-GROUP_PAGE = 500
-
 
 def listed_instances(nacos: str, group: str) -> int:
     """Instances Nacos counts in one group of `public` (every page of its service list)."""
-    total, page = 0, 1
-    while True:
-        reply = requests.get(
-            f"http://{nacos}/nacos/v3/admin/ns/service/list",
-            params={
-                "namespaceId": "public",
-                "groupNameParam": group,
-                "pageNo": page,
-                "pageSize": GROUP_PAGE,
-                "ignoreEmptyService": "true",
-            },
-            timeout=30,
-        )
-        reply.raise_for_status()
-        data = reply.json().get("data") or {}
-        items = data.get("pageItems") or []
-        total += sum(int(i.get("ipCount") or i.get("instanceCount") or 0) for i in items)
-        if len(items) < GROUP_PAGE:
-            return total
-        page += 1
+    return nacos_listed(nacos, group)
 
 
 def copies(services: int, instances: int, tag: str) -> list[tuple[str, list[dict]]]:

@@ -43,7 +43,7 @@ from urllib.parse import quote, unquote, urlsplit
 import redis as redis_py
 import requests
 
-from bench.common import percentile, print_table
+from bench.common import nacos_listed, percentile, print_table
 from bench.failover_world import fresh_storage, servers_up
 from bench.keepalive import sdk_batches
 from bench.procs import group_cpu_seconds, group_processes, product_groups, rss_mb
@@ -52,7 +52,6 @@ from tests.support.product import Product, wait_for
 from tests.support.zk import kazoo_client
 
 SESSION_NODES = 2000  # ephemeral nodes per ZooKeeper session (~400 KB of close transaction)
-PAGE = 500
 SAMPLE_EVERY = 10.0
 GROUP = "DEFAULT_GROUP"  # where ZooKeeper -> Nacos copies land
 BROKER_QUEUES = ("celery", "changes", "scans")
@@ -221,26 +220,7 @@ SOURCES = {"zookeeper": Providers, "nacos": NacosInstances}
 
 def healthy_listed(nacos: str, group: str, name_part: str) -> int:
     """Healthy instances Nacos counts in services of `group` whose name holds `name_part`."""
-    total, page = 0, 1
-    while True:
-        reply = requests.get(
-            f"http://{nacos}/nacos/v3/admin/ns/service/list",
-            params={
-                "namespaceId": "public",
-                "groupNameParam": group,
-                "serviceNameParam": name_part,
-                "pageNo": page,
-                "pageSize": PAGE,
-                "ignoreEmptyService": "true",
-            },
-            timeout=30,
-        )
-        reply.raise_for_status()
-        items = (reply.json().get("data") or {}).get("pageItems") or []
-        total += sum(int(i.get("healthyInstanceCount") or 0) for i in items)
-        if len(items) < PAGE:
-            return total
-        page += 1
+    return nacos_listed(nacos, group, ("healthyInstanceCount",), name_part)
 
 
 def instance_listed(nacos: str, service: str, ip: str) -> bool:
