@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 # set was emptied is deleted only after twice that: until then it is a keeper's only signal
 # to withdraw the copies (a deleted row is noticed at the next full reload only).
 CHANGES_OVERLAP = datetime.timedelta(seconds=5)
+# A keeper holds a changed row's copies within a step (0.2 s) or retries each round: a job's
+# read of the destination this long after a change sees what the keeper made of it.
+HOLD_SETTLED = datetime.timedelta(seconds=10)
 # A way's feed stamp younger than this lets a scan trust the feed (the keeper stamps every
 # FEED_STAMP_EVERY, feeds.py): a node that dies stops stamping, and scans turn full again.
 FEED_TRUSTED_FOR = datetime.timedelta(seconds=10)
@@ -248,6 +251,15 @@ def record_failure(row: ServiceSync, exc: Exception, duration: float | None = No
     )
 
 
+def dest_count_of_held(row: ServiceSync, result, changed: bool, now) -> int | None:
+    """What a job may say of copies a keeper holds: the keeper records the count once its
+    hold succeeds. The job's own read is true only when the copies did not change lately
+    (else the keeper may hold them between our read and our write); None: write nothing."""
+    if changed or (row.leases_changed_at and now - row.leases_changed_at < HOLD_SETTLED):
+        return None
+    return result.present_count
+
+
 def logged_failure(what: str, exc: Exception) -> str:
     """Log a job's failure (with its traceback when it is not a registry's error) and return
     the text to record."""
@@ -263,18 +275,22 @@ def record_success(
 ) -> None:
     now = timezone.now()
     if result.skipped:
-        ServiceSync.objects.filter(pk=row.pk).update(
-            last_success_at=now, last_error="", last_duration=duration
-        )
+        # Nothing was re-checked at the destination: an error found there (a keeper's
+        # failed hold) stays until whoever found it sees it succeed.
+        ServiceSync.objects.filter(pk=row.pk).update(last_success_at=now, last_duration=duration)
         return
     leases = [i.to_dict() for i in result.leases]
     if row.retired and not leases and not (keep_row and row.leases):
         row.delete()
         return
     changed = {"leases": leases, "leases_changed_at": now} if leases != row.leases else {}
+    counts = {"source_count": result.source_count, "dest_count": result.dest_count}
+    if keep_row:  # held copies: see dest_count_of_held
+        counts.pop("dest_count")
+        if (present := dest_count_of_held(row, result, bool(changed), now)) is not None:
+            counts["dest_count"] = present
     ServiceSync.objects.filter(pk=row.pk).update(
-        source_count=result.source_count,
-        dest_count=result.dest_count,
+        **counts,
         source_digest=result.digest,
         **changed,
         last_success_at=now,

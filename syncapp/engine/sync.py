@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class SyncResult:
     source_count: int = 0
-    dest_count: int = 0
+    dest_count: int = 0  # our copies at the destination once this sync's writes are done
+    present_count: int = 0  # the copies wanted that the destination listed when read
     digest: str = ""
     skipped: bool = False  # the source was unchanged since the last success
     changes: Changes = field(default_factory=Changes)
@@ -69,6 +70,7 @@ def sync_one_service(
     return SyncResult(
         source_count=len(changes.desired) + len(changes.conflicts),
         dest_count=len(changes.desired),
+        present_count=len(changes.desired) - len(changes.register),
         digest=digest,
         changes=changes,
     )

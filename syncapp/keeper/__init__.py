@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from django.utils import timezone
 
 from syncapp.feeds import Feeds
@@ -31,6 +31,7 @@ from syncapp.registries.base import RegistryError
 log = logging.getLogger(__name__)
 HANDOVER_GRACE = 2.0  # Nacos lists a new registration ~0.6 s after it; its push takes ~0.55 s
 RELOAD_EVERY = 60.0  # seconds between full reads of every row (changes arrive every step)
+HOLD_ERROR = "holding at "  # how a keeper's failed hold starts on a row: its success clears it
 
 
 def item_of(target: Target) -> str:
@@ -96,14 +97,17 @@ class Keeper:
         clusters = [c for c in self.plan.clusters().values() if held_too or not self.holds(c)]
         for cluster, cluster_beats in self.plan.owned(owns, {c.pk for c in clusters}).values():
             beats += len(cluster_beats)
-            failures += leases.keep(cluster, cluster_beats, on_hold_errors=self.hold_failed)
+            failures += leases.keep(cluster, cluster_beats, on_holds=self.record_written)
         failures += self.retry_failed_holds()
         close_old_connections()
         return {"nodes": list(nodes), "beats": beats, "failures": failures, "at": time.time()}
 
     def apply_changes(self) -> int:
         """Hold at once the copies jobs changed since the last look; returns services held."""
-        mine = [t for t in self.plan.read_changes() if self.owns_target(t)]
+        changed = self.plan.read_changes()
+        mine = [t for t in changed if self.owns_target(t)]
+        for target in changed.difference(mine):  # their holder records them
+            self.plan.left.pop(target, None)
         if mine:
             self.hold_targets(mine)
         return len(mine)
@@ -121,37 +125,60 @@ class Keeper:
             if adapter is None:
                 continue
             groups = {t[1]: self.plan.copies_of(t) for t in targets if t[0] == cluster_id}
-            errors = leases.hold_all(adapter, groups)
-            self.record_holds(cluster, groups, errors)
-            failing += sum(len(groups[service]) for service in errors)
+            written = leases.hold_all(adapter, groups)
+            # A set held already counts as held: its rows changed, so they are recorded.
+            self.record_written(cluster, {s: written.get(s) for s in groups})
+            failing += sum(len(groups[service]) for service, e in written.items() if e)
         return failing
 
-    # --- failed holds: on the rows until they succeed ------------------------------------
+    # --- the outcome of holds: on the rows ------------------------------------------------
 
-    def record_holds(self, cluster: Cluster, groups: dict, errors: dict) -> None:
-        """Failures go on their rows; a success after a failure clears it there."""
-        self.hold_failed(cluster, errors)
-        recovered = [(cluster.pk, s) for s in groups if s not in errors]
-        recovered = [t for t in recovered if self.failed_holds.pop(t, None) is not None]
-        if recovered:
-            self._write_errors(recovered, "")
+    def record_written(self, cluster: Cluster, outcomes: dict) -> None:
+        """Each held set's rows get their count of copies now held and lose a hold error;
+        each failed set's rows get its error, until it succeeds."""
+        errors = {(cluster.pk, s): e for s, e in outcomes.items() if e is not None}
+        held = [(cluster.pk, s) for s, e in outcomes.items() if e is None]
+        self.failed_holds.update(errors)
+        for target in held:
+            self.failed_holds.pop(target, None)
+        self._on_rows(lambda: self._write_held(held), len(held))
+        for target, error in errors.items():
+            text = f"{HOLD_ERROR}{cluster}: {error}"[:2000]
+            rows = self.plan.rows_of.get(target, ())
+            self._on_rows(
+                lambda rows=rows, text=text: ServiceSync.objects.filter(pk__in=rows).update(
+                    last_error=text, last_error_at=timezone.now()
+                ),
+                len(rows),
+            )
 
-    def hold_failed(self, cluster: Cluster, errors: dict) -> None:
-        targets = {(cluster.pk, service): error for service, error in errors.items()}
-        self.failed_holds.update(targets)
-        for target, error in targets.items():
-            self._write_errors([target], f"holding at {cluster}: {error}"[:2000])
+    def _write_held(self, targets: list[Target]) -> None:
+        """dest_count of each row = its copies now held (0 for rows that left the set)."""
+        counts: dict[int, int] = {}
+        for target in targets:
+            for row_id in self.plan.left.pop(target, ()):
+                counts[row_id] = 0
+            for row_id in self.plan.rows_of.get(target, ()):
+                counts[row_id] = len(self.plan.beats[row_id][1])
+        by_count: dict[int, list[int]] = {}
+        for row_id, count in counts.items():
+            by_count.setdefault(count, []).append(row_id)
+        with transaction.atomic():
+            for count, row_ids in by_count.items():
+                ServiceSync.objects.filter(pk__in=row_ids).update(dest_count=count)
+            ServiceSync.objects.filter(pk__in=counts, last_error__startswith=HOLD_ERROR).update(
+                last_error=""
+            )
 
-    def _write_errors(self, targets: list[Target], error: str) -> None:
-        rows = {row for t in targets for row in self.plan.rows_of.get(t, ())}
+    @staticmethod
+    def _on_rows(write, rows: int) -> None:
+        if not rows:
+            return
         try:
-            update = {"last_error": error}
-            if error:
-                update["last_error_at"] = timezone.now()
-            ServiceSync.objects.filter(pk__in=rows).update(**update)
+            write()
         except Exception as exc:  # the database may be down: the next retry writes it
             close_old_connections()
-            log.warning("cannot record hold outcome on %d rows: %s", len(rows), exc)
+            log.warning("cannot record hold outcome on %d rows: %s", rows, exc)
 
     def retry_failed_holds(self) -> int:
         """Hold again, every round, what failed; returns the copies still failing."""
@@ -192,7 +219,8 @@ class Keeper:
                 elif not wanted or now - self.released.setdefault(target, now) > HANDOVER_GRACE:
                     gone.append(service)
             if gone:
-                failed |= bool(leases.hold_all(adapter, {service: [] for service in gone}))
+                written = leases.hold_all(adapter, {service: [] for service in gone})
+                failed |= any(written.values())
                 for service in gone:
                     self.released.pop((cluster.pk, service), None)
         self._withdrawn_for = () if failed else settled

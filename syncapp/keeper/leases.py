@@ -67,14 +67,12 @@ def held_at(cluster: Cluster):
     return dest if dest.holds_by_connection else None
 
 
-def keep(
-    cluster: Cluster, beats: list[Beat], withdraw_others: bool = False, on_hold_errors=None
-) -> int:
+def keep(cluster: Cluster, beats: list[Beat], withdraw_others: bool = False, on_holds=None) -> int:
     """Keep these registrations alive at their cluster; returns how many failed.
 
     `withdraw_others`: `beats` is everything that should be held there, so copies this
-    process holds for any other service are withdrawn. `on_hold_errors(cluster, errors)`
-    hears why held services failed (the keeper writes it on their rows).
+    process holds for any other service are withdrawn. `on_holds(cluster, outcomes)` hears
+    how each set written went (the keeper writes it on their rows).
     """
     try:
         dest = registry_for(cluster)
@@ -86,10 +84,10 @@ def keep(
         groups = by_target(beats)
         if withdraw_others:
             groups.update({t: [] for t in dest.held_services() if t not in groups})
-        errors = hold_all(dest, groups)
-        if errors and on_hold_errors is not None:
-            on_hold_errors(cluster, errors)
-        return sum(len(groups[service]) or 1 for service in errors)
+        outcomes = hold_all(dest, groups)
+        if outcomes and on_holds is not None:
+            on_holds(cluster, outcomes)
+        return sum(len(groups[service]) or 1 for service, error in outcomes.items() if error)
     outcomes = run_all(lambda beat: _beat(dest, *beat), beats)
     failures = outcomes.count(False)
     if failures:
@@ -97,19 +95,16 @@ def keep(
     return failures
 
 
-def hold_all(dest, groups: dict[ServiceKey, list[Instance]]) -> dict[ServiceKey, str]:
-    """Hold each service's set (empty: withdraw); returns why each failed one failed.
+def hold_all(dest, groups: dict[ServiceKey, list[Instance]]) -> dict[ServiceKey, str | None]:
+    """Hold each service's set (empty: withdraw); returns each written set's outcome: None
+    when held, else why it failed.
 
     Sets held already are skipped here, not in a pool thread: a full round re-holds 10,000
     services of which almost none changed, and handing each to a thread cost more CPU than
     everything else a quiet keeper does."""
     items = [(s, copies) for s, copies in groups.items() if not dest.holds_exactly(s, copies)]
     outcomes = run_all(lambda item: _hold(dest, *item), items)
-    return {
-        service: error
-        for (service, _), error in zip(items, outcomes, strict=True)
-        if error is not None
-    }
+    return {service: error for (service, _), error in zip(items, outcomes, strict=True)}
 
 
 def run_all(work, items) -> list[bool]:

@@ -30,6 +30,9 @@ class LeasePlan:
     def __init__(self):
         self.beats: dict[int, Entry] = {}  # row id -> (destination cluster, its copies)
         self.rows_of: dict[Target, set[int]] = {}  # destination service -> rows copying into it
+        # destination service -> rows whose latest change took them out of it (their count
+        # there becomes 0 once the set without them is held; see Keeper._write_held)
+        self.left: dict[Target, set[int]] = {}
         self.seen: dict[int, datetime.datetime] = {}  # row id -> stamp folded in (recent ones)
         self.stamps: dict[int, datetime.datetime | None] = {}  # row id -> stamp of its entry
         self.version = None  # clusters and tasks as they were at the last reload
@@ -89,7 +92,10 @@ class LeasePlan:
         touched = {t for row in rows for t in self.targets_of(row.pk)}
         fresh = leases.leases_by_row([row for row in rows if row.leases])
         for row in rows:
+            before = self.targets_of(row.pk)
             self._set(row.pk, fresh.get(row.pk))
+            for target in before - self.targets_of(row.pk):
+                self.left.setdefault(target, set()).add(row.pk)
             self.stamps[row.pk] = row.leases_changed_at
         return touched | {t for row_id in fresh for t in self.targets_of(row_id)}
 

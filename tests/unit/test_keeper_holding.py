@@ -61,6 +61,48 @@ def test_a_job_writes_nothing_and_the_keeper_holds_what_changed_within_a_step():
     assert ports_at("b") == [1, 2, 3]
 
 
+def counts() -> tuple[int, int]:
+    row = ServiceSync.objects.get()
+    return row.source_count, row.dest_count
+
+
+def test_a_rows_destination_count_is_what_its_keeper_holds_not_what_a_job_planned():
+    task = held_task()
+    register("a", SVC, 1, 2)
+    k = keeper()
+    k.apply_changes()
+    sync(task)
+    assert counts() == (2, 0)  # planned, not held yet: not "synced"
+    k.apply_changes()
+    assert counts() == (2, 2)
+    memory.store("b").refuse_writes = "connection reset"
+    register("a", SVC, 3)
+    sync(task)
+    k.apply_changes()
+    assert counts() == (3, 2)  # the hold failed: the destination still has the old two
+    assert "connection reset" in ServiceSync.objects.get().last_error
+    memory.store("b").refuse_writes = ""
+    k.renew_round()
+    assert counts() == (3, 3) and ServiceSync.objects.get().last_error == ""
+
+
+def test_a_job_reads_the_true_count_of_held_copies_once_they_settled():
+    """A held set lost at the destination (a keeper gone, a registry restarted) shows at the
+    next job that re-reads it, not as the count planned long ago."""
+    task = held_task()
+    register("a", SVC, 1, 2)
+    k = keeper()
+    k.apply_changes()
+    sync(task)
+    k.apply_changes()
+    assert counts() == (2, 2)
+    memory.store("b").services.clear()  # lost at the destination (its registry restarted)
+    long_ago = timezone.now() - jobs.HOLD_SETTLED - datetime.timedelta(seconds=1)
+    ServiceSync.objects.update(leases_changed_at=long_ago)
+    jobs.sync_service(ServiceSync.objects.get().pk, force=True)
+    assert counts() == (2, 0)
+
+
 def test_rows_of_two_tasks_into_one_service_are_held_as_one_set():
     register("a", SVC, 1)
     register("c", SVC, 2)

@@ -25,6 +25,7 @@ from django.utils import timezone
 from syncapp.importer import ConfigError, apply_config, diff_config, parse_config
 from syncapp.importer.parse import read_config_file
 from syncapp.models import ServiceSync, SyncTask
+from syncapp.ui.states import SYNCED_ROW
 
 POLL_SECONDS = 0.5
 BAR_WIDTH = 30
@@ -229,7 +230,9 @@ def _way_label(task: SyncTask, reverse: bool) -> str:
 
 def _row_stats(task_ids: list[int], since) -> dict[tuple[int, bool], dict]:
     """Per (task, way): live services, those finished since `since`, counts and errors."""
-    finished = Q(last_success_at__gte=since) | Q(last_error_at__gte=since)
+    # In step since (a success whose copies are all at the destination: a keeper holding
+    # them records that after the job), or failed since.
+    finished = (SYNCED_ROW & Q(last_success_at__gte=since)) | Q(last_error_at__gte=since)
     rows = (
         ServiceSync.objects.filter(task_id__in=task_ids, retired=False)
         .values("task_id", "reverse")
