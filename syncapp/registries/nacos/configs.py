@@ -26,9 +26,24 @@ PAGE_SIZE = 500
 SOURCE_USER = "msesync"
 PUBLIC = "public"
 # Nacos 3 queues config searches and answers 503 ("server limit match") past a few at once
-# (nacos.config.search.max_capacity / max_thread): a listing page waits and tries again.
+# (nacos.config.search.max_capacity / max_thread): a listing page waits and tries again
+# (so does a write refused for a lock: see when_not_busy).
 BUSY_RETRIES = 8
 BUSY_WAIT = 0.25  # seconds, times the attempt
+
+
+def when_not_busy(call):
+    """`call()`, tried again while Nacos says it is busy: 503 "server limit match" for
+    searches; for writes, 500 "data access error" when its embedded Derby database could not
+    lock the config history table in time (parallel writes: nothing was written)."""
+    for attempt in range(1, BUSY_RETRIES + 1):
+        try:
+            return call()
+        except RegistryError as exc:
+            busy = "HTTP 503" in str(exc) or "data access error" in str(exc)
+            if not busy or attempt == BUSY_RETRIES:
+                raise
+            time.sleep(BUSY_WAIT * attempt)
 
 
 def tenant(namespace: str) -> str:
@@ -97,14 +112,7 @@ class HttpConfigs:
             "pageNo": page,
             "pageSize": PAGE_SIZE,
         }
-        for attempt in range(1, BUSY_RETRIES + 1):
-            try:
-                body = self.http.json("GET", "/v3/admin/cs/config/list", params)
-                break
-            except RegistryError as exc:
-                if "HTTP 503" not in str(exc) or attempt == BUSY_RETRIES:
-                    raise
-                time.sleep(BUSY_WAIT * attempt)
+        body = when_not_busy(lambda: self.http.json("GET", "/v3/admin/cs/config/list", params))
         data = body.get("data") or {}
         return int(data.get("totalCount") or 0), data.get("pageItems") or []
 
@@ -190,6 +198,9 @@ class HttpConfigs:
             self._send("DELETE", "/v1/cs/configs", None, {}, params)
 
     def _send(self, method, path, form, headers, params=None) -> None:
+        when_not_busy(lambda: self._send_once(method, path, form, headers, params))
+
+    def _send_once(self, method, path, form, headers, params=None) -> None:
         """A write whose answer must be true (Nacos answers `true`, or a v3 Result)."""
         params = {**(params or {}), **self.http.auth_params()}
         resp = self.http.http.request(method, path, params=params, data=form, headers=headers)
