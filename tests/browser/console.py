@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as shown
 from selenium.webdriver.support.ui import WebDriverWait
@@ -55,7 +56,11 @@ class Console:
         action()
         if confirm:
             WebDriverWait(self.driver, PAGE_TIMEOUT).until(shown.alert_is_present()).accept()
-        WebDriverWait(self.driver, PAGE_TIMEOUT).until(shown.staleness_of(old_page))
+        # Chromium may answer a look at the old page mid-navigation with "unhandled inspector
+        # error" instead of "stale": look again until it says stale.
+        WebDriverWait(self.driver, PAGE_TIMEOUT, ignored_exceptions=(WebDriverException,)).until(
+            shown.staleness_of(old_page)
+        )
         self.find("main")
 
     def open_dialog(self, css: str) -> None:
