@@ -3,7 +3,8 @@
 The failover bench puts one in front of each registry msesync talks to, so the request rate
 the product causes is measured at the wire, whatever process or node sends it. With
 `companion_offset` (Nacos: gRPC on HTTP port + 1000) it also forwards that port, at the same
-offset from its own, counting its bytes (gRPC frames are not HTTP/1.1 request lines).
+offset from its own, counting its bytes (gRPC frames are not HTTP/1.1 request lines) and
+how many of its connections are open.
 """
 
 import asyncio
@@ -20,6 +21,7 @@ class CountingProxy:
         self.companion_offset = companion_offset
         self.requests = 0
         self.bytes_up = 0
+        self.open_companion = 0  # connections open now on the companion (gRPC) port
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -60,11 +62,16 @@ class CountingProxy:
         except OSError:
             writer.close()
             return
-        await asyncio.gather(
-            self._pipe(reader, up_writer, count=True),
-            self._pipe(up_reader, writer, count=False),
-            return_exceptions=True,
-        )
+        companion = offset and offset == self.companion_offset
+        self.open_companion += companion
+        try:
+            await asyncio.gather(
+                self._pipe(reader, up_writer, count=True),
+                self._pipe(up_reader, writer, count=False),
+                return_exceptions=True,
+            )
+        finally:
+            self.open_companion -= companion
 
     async def _pipe(self, reader, writer, count: bool) -> None:
         tail = b""
