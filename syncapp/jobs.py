@@ -33,7 +33,9 @@ CHANGES_OVERLAP = datetime.timedelta(seconds=5)
 HOLD_SETTLED = datetime.timedelta(seconds=10)
 # A way's feed stamp younger than this lets a scan trust the feed (the keeper stamps every
 # FEED_STAMP_EVERY, feeds.py): a node that dies stops stamping, and scans turn full again.
-FEED_TRUSTED_FOR = datetime.timedelta(seconds=10)
+# A dead source stops its feed too: the first full scan after (every 5 s) says so, within
+# 8 + 5 s of its death (issue 13 asks for 15).
+FEED_TRUSTED_FOR = datetime.timedelta(seconds=8)
 
 
 def ways(task: SyncTask) -> list[tuple[bool, Cluster, Cluster]]:
@@ -289,6 +291,8 @@ def record_success(
         counts.pop("dest_count")
         if (present := dest_count_of_held(row, result, bool(changed), now)) is not None:
             counts["dest_count"] = present
+            if present < result.dest_count:  # copies lost there: the keeper holds them again
+                changed = {"leases_changed_at": now}
     ServiceSync.objects.filter(pk=row.pk).update(
         **counts,
         source_digest=result.digest,

@@ -31,7 +31,14 @@ from syncapp.registries.base import RegistryError
 log = logging.getLogger(__name__)
 HANDOVER_GRACE = 2.0  # Nacos lists a new registration ~0.6 s after it; its push takes ~0.55 s
 RELOAD_EVERY = 60.0  # seconds between full reads of every row (changes arrive every step)
-HOLD_ERROR = "holding at "  # how a keeper's failed hold starts on a row: its success clears it
+# How a keeper's error about copies at a destination starts on a row: its success clears it.
+KEEPER_ERROR = "keeping copies at "
+CONNECTION_LOST = "unreachable: the connection holding our copies is down; reconnecting"
+ROWS_PER_STATEMENT = 500  # SQLite limits a statement's parameters
+
+
+def chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[n : n + ROWS_PER_STATEMENT] for n in range(0, len(ids), ROWS_PER_STATEMENT)]
 
 
 def item_of(target: Target) -> str:
@@ -87,6 +94,7 @@ class Keeper:
         if full and self.plan.reload():
             self.reloaded_at = time.monotonic()
         status = self.renew(self.owns_target, held_too=full)
+        self.check_held_connections()
         self.withdraw_released()
         return status
 
@@ -125,31 +133,47 @@ class Keeper:
             if adapter is None:
                 continue
             groups = {t[1]: self.plan.copies_of(t) for t in targets if t[0] == cluster_id}
-            written = leases.hold_all(adapter, groups)
-            # A set held already counts as held: its rows changed, so they are recorded.
-            self.record_written(cluster, {s: written.get(s) for s in groups})
+            # Written even if held already: a job that found copies missing asks for it.
+            written = leases.hold_all(adapter, groups, force=True)
+            self.record_written(cluster, written)
             failing += sum(len(groups[service]) for service, e in written.items() if e)
         return failing
 
     # --- the outcome of holds: on the rows ------------------------------------------------
 
-    def record_written(self, cluster: Cluster, outcomes: dict) -> None:
-        """Each held set's rows get their count of copies now held and lose a hold error;
-        each failed set's rows get its error, until it succeeds."""
+    def record_written(self, cluster: Cluster, outcomes: dict, counts: bool = True) -> None:
+        """Outcomes per destination service (None: kept; else why not) go on their rows: an
+        error until a later success clears it; with `counts` (held copies), each kept set's
+        rows get the count of copies now held. Every round writes only what changed (rows
+        already showing an error are left alone), whatever the number of services."""
         errors = {(cluster.pk, s): e for s, e in outcomes.items() if e is not None}
-        held = [(cluster.pk, s) for s, e in outcomes.items() if e is None]
+        kept = [(cluster.pk, s) for s, e in outcomes.items() if e is None]
+        recovered = [t for t in kept if self.failed_holds.pop(t, None) is not None]
         self.failed_holds.update(errors)
-        for target in held:
-            self.failed_holds.pop(target, None)
-        self._on_rows(lambda: self._write_held(held), len(held))
+        if counts:
+            self._on_rows(lambda: self._write_held(kept), len(kept))
+        elif recovered:
+            self._on_rows(lambda: self._clear_errors(recovered), len(recovered))
+        if errors:
+            self._on_rows(lambda: self._write_errors(cluster, errors), len(errors))
+
+    def _rows(self, targets) -> list[int]:
+        return [row for t in targets for row in self.plan.rows_of.get(t, ())]
+
+    def _write_errors(self, cluster: Cluster, errors: dict[Target, str]) -> None:
+        by_text: dict[str, list[Target]] = {}
         for target, error in errors.items():
-            text = f"{HOLD_ERROR}{cluster}: {error}"[:2000]
-            rows = self.plan.rows_of.get(target, ())
-            self._on_rows(
-                lambda rows=rows, text=text: ServiceSync.objects.filter(pk__in=rows).update(
-                    last_error=text, last_error_at=timezone.now()
-                ),
-                len(rows),
+            by_text.setdefault(f"{KEEPER_ERROR}{cluster}: {error}"[:2000], []).append(target)
+        now = timezone.now()
+        for text, targets in by_text.items():
+            for chunk in chunks(self._rows(targets)):
+                rows = ServiceSync.objects.filter(pk__in=chunk).exclude(last_error=text)
+                rows.update(last_error=text, last_error_at=now)
+
+    def _clear_errors(self, targets: list[Target]) -> None:
+        for chunk in chunks(self._rows(targets)):
+            ServiceSync.objects.filter(pk__in=chunk, last_error__startswith=KEEPER_ERROR).update(
+                last_error=""
             )
 
     def _write_held(self, targets: list[Target]) -> None:
@@ -165,10 +189,20 @@ class Keeper:
             by_count.setdefault(count, []).append(row_id)
         with transaction.atomic():
             for count, row_ids in by_count.items():
-                ServiceSync.objects.filter(pk__in=row_ids).update(dest_count=count)
-            ServiceSync.objects.filter(pk__in=counts, last_error__startswith=HOLD_ERROR).update(
-                last_error=""
-            )
+                for chunk in chunks(row_ids):
+                    ServiceSync.objects.filter(pk__in=chunk).update(dest_count=count)
+            for chunk in chunks(list(counts)):
+                rows = ServiceSync.objects.filter(pk__in=chunk, last_error__startswith=KEEPER_ERROR)
+                rows.update(last_error="")
+
+    def check_held_connections(self) -> None:
+        """A lost connection drops every copy it held at the destination: their rows say so
+        until it is back and holds them again (retry_failed_holds, at the next round)."""
+        for cluster in list(self.held_clusters.values()):
+            adapter = self._held_adapter(cluster)
+            if adapter is not None and not adapter.holding_connected():
+                lost = {s: CONNECTION_LOST for s in adapter.held_services()}
+                self.record_written(cluster, lost, counts=False)
 
     @staticmethod
     def _on_rows(write, rows: int) -> None:
@@ -185,7 +219,14 @@ class Keeper:
         for target in list(self.failed_holds):  # given away, or nobody wants it: not ours
             if not (self.owns_target(target) and self.plan.wanted(target)):
                 del self.failed_holds[target]
-        return self.hold_targets(list(self.failed_holds))
+        # Not through a connection that is down: each write would wait for it in vain.
+        up = {pk for pk, cluster in self.held_clusters.items() if self._holding_connected(cluster)}
+        down = self.held_clusters.keys() - up
+        return self.hold_targets([t for t in self.failed_holds if t[0] not in down])
+
+    def _holding_connected(self, cluster: Cluster) -> bool:
+        adapter = self._held_adapter(cluster)
+        return adapter is not None and adapter.holding_connected()
 
     def holds(self, cluster: Cluster) -> bool:
         return self._held_adapter(cluster) is not None

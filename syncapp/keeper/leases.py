@@ -71,14 +71,18 @@ def keep(cluster: Cluster, beats: list[Beat], withdraw_others: bool = False, on_
     """Keep these registrations alive at their cluster; returns how many failed.
 
     `withdraw_others`: `beats` is everything that should be held there, so copies this
-    process holds for any other service are withdrawn. `on_holds(cluster, outcomes)` hears
-    how each set written went (the keeper writes it on their rows).
+    process holds for any other service are withdrawn. `on_holds(cluster, outcomes,
+    counts=True)` hears how each destination service went (None: kept; else why not), to
+    write it on their rows: every set written where copies are held (with the count now
+    held), every service renewed elsewhere (`counts=False`: its job wrote the count).
     """
     try:
         dest = registry_for(cluster)
         held = dest.holds_by_connection
     except RegistryError as exc:
         log.warning("%s: cannot keep %d registrations: %s", cluster, len(beats), exc)
+        if on_holds is not None:
+            on_holds(cluster, {target: str(exc) for target, _ in beats}, counts=False)
         return len(beats)
     if held:
         groups = by_target(beats)
@@ -89,25 +93,41 @@ def keep(cluster: Cluster, beats: list[Beat], withdraw_others: bool = False, on_
             on_holds(cluster, outcomes)
         return sum(len(groups[service]) or 1 for service, error in outcomes.items() if error)
     outcomes = run_all(lambda beat: _beat(dest, *beat), beats)
-    failures = outcomes.count(False)
+    failures = sum(error is not None for error in outcomes)
     if failures:
         log.warning("%s: %d of %d lease renewals failed", cluster, failures, len(beats))
+    if on_holds is not None:
+        on_holds(cluster, per_target(beats, outcomes), counts=False)
     return failures
 
 
-def hold_all(dest, groups: dict[ServiceKey, list[Instance]]) -> dict[ServiceKey, str | None]:
+def per_target(beats: list[Beat], outcomes: list[str | None]) -> dict[ServiceKey, str | None]:
+    """Each destination service's outcome: the first of its renewals that failed, or None."""
+    result: dict[ServiceKey, str | None] = {}
+    for (target, _), error in zip(beats, outcomes, strict=True):
+        if result.get(target) is None:
+            result[target] = error
+    return result
+
+
+def hold_all(
+    dest, groups: dict[ServiceKey, list[Instance]], force: bool = False
+) -> dict[ServiceKey, str | None]:
     """Hold each service's set (empty: withdraw); returns each written set's outcome: None
-    when held, else why it failed.
+    when held, else why it failed. `force`: write sets held already too (a job found them
+    missing at the destination).
 
     Sets held already are skipped here, not in a pool thread: a full round re-holds 10,000
     services of which almost none changed, and handing each to a thread cost more CPU than
     everything else a quiet keeper does."""
-    items = [(s, copies) for s, copies in groups.items() if not dest.holds_exactly(s, copies)]
+    items = [
+        (s, copies) for s, copies in groups.items() if force or not dest.holds_exactly(s, copies)
+    ]
     outcomes = run_all(lambda item: _hold(dest, *item), items)
     return {service: error for (service, _), error in zip(items, outcomes, strict=True)}
 
 
-def run_all(work, items) -> list[bool]:
+def run_all(work, items) -> list:
     items = list(items)
     if len(items) <= 1:
         return [work(item) for item in items]
@@ -124,13 +144,14 @@ def _hold(dest, target: ServiceKey, copies: list[Instance]) -> str | None:
         return str(exc)
 
 
-def _beat(dest, service: ServiceKey, instance: Instance) -> bool:
+def _beat(dest, service: ServiceKey, instance: Instance) -> str | None:
+    """None when renewed, else why not."""
     try:
         dest.heartbeat(service, instance)
-        return True
+        return None
     except RegistryError as exc:
         log.debug("heartbeat of %s %s failed: %s", service, instance.key, exc)
-        return False
+        return str(exc)
 
 
 def renew_leases(cluster_id: int) -> int:

@@ -232,6 +232,11 @@ class Registry:
         """Where `holds_by_connection`: the copies of a service this adapter holds."""
         return []
 
+    def holding_connected(self) -> bool:
+        """Where `holds_by_connection`: False while a connection that holds copies is down
+        (the destination dropped them; a reconnect holds them again)."""
+        return True
+
     def holds_exactly(self, service: ServiceKey, instances: list[Instance]) -> bool:
         """Where `holds_by_connection`: True when holding `instances` would send nothing."""
         return {i.key: i for i in self.held(service)} == {i.key: i for i in instances}

@@ -22,7 +22,8 @@ class MemoryStore:
         self.fail_reads = False
         self.beats = 0
         self.holds = 0  # hold() calls of connection-held adapters
-        self.refuse_writes = ""  # a refusal reason: connection-held writes fail with it
+        self.refuse_writes = ""  # a refusal reason: holds and lease renewals fail with it
+        self.connection_lost = False  # connection-held adapters report their link down
         self.watchers: list = []
         self.configs: dict[ConfigKey, ConfigItem] = {}
         self.config_writes = 0  # config writes and deletes
@@ -108,6 +109,8 @@ class MemoryRegistry(Registry):
         self.store.config_writes += 1
 
     def heartbeat(self, service: ServiceKey, instance: Instance) -> None:
+        if self.store.refuse_writes:
+            raise RegistryError(self.store.refuse_writes)
         self.store.beats += 1
         if instance.key not in self.store.services.get(service, {}):
             self.register(service, instance)
@@ -150,6 +153,9 @@ class HeldMemoryRegistry(MemoryRegistry):
 
     def held_services(self) -> list[ServiceKey]:
         return list(self._held)
+
+    def holding_connected(self) -> bool:
+        return not self.store.connection_lost
 
     def held(self, service: ServiceKey) -> list[Instance]:
         return list(self._held.get(service, []))

@@ -105,3 +105,17 @@ def test_a_share_handed_over_is_renewed_at_once_and_alone(synced):
     assert keeper.status["takeover"]["nodes"] == ["n1"]
     assert restored() == theirs  # only what was n2's: n1's own waits for the next round
     keeper.close()
+
+
+def test_failed_renewals_put_their_rows_in_error_until_they_succeed(synced):
+    """A dead destination is seen at the next round, not when a job next writes there."""
+    keeper = keeper_of("n1", ("n1",))
+    memory.store("b").refuse_writes = "b unreachable: connection refused"
+    keeper.renew_round()
+    errors = set(ServiceSync.objects.values_list("last_error", flat=True))
+    assert errors == {"keeping copies at b: b unreachable: connection refused"}
+    memory.store("b").refuse_writes = ""
+    lose_all_copies()  # it came back empty
+    keeper.renew_round()
+    assert set(ServiceSync.objects.values_list("last_error", flat=True)) == {""}
+    assert restored() == {s.name for s in SERVICES}

@@ -103,6 +103,26 @@ def test_a_job_reads_the_true_count_of_held_copies_once_they_settled():
     assert counts() == (2, 0)
 
 
+def test_a_lost_holding_connection_puts_its_rows_in_error_until_it_holds_them_again():
+    task = held_task()
+    register("a", SVC, 1, 2)
+    sync(task)
+    k = keeper()
+    k.renew_round()
+    assert counts() == (2, 2)
+    memory.store("b").connection_lost = True
+    memory.store("b").services.clear()  # the destination dropped the connection's copies
+    k.renew_round()
+    row = ServiceSync.objects.get()
+    assert row.last_error.startswith("keeping copies at b: unreachable")
+    jobs.sync_service(row.pk)  # an unchanged source: the job's skip must not hide it
+    assert ServiceSync.objects.get().last_error == row.last_error
+    memory.store("b").connection_lost = False
+    k.renew_round()
+    assert ports_at("b") == [1, 2]  # held again, not only believed held
+    assert counts() == (2, 2) and ServiceSync.objects.get().last_error == ""
+
+
 def test_rows_of_two_tasks_into_one_service_are_held_as_one_set():
     register("a", SVC, 1)
     register("c", SVC, 2)

@@ -166,6 +166,10 @@ class NacosRegistry(Registry):
         naming = self._naming
         return naming.held(service) if isinstance(naming, GrpcNaming) else []
 
+    def holding_connected(self) -> bool:
+        naming = self._naming
+        return not isinstance(naming, GrpcNaming) or naming.connected
+
     # --- push feed ----------------------------------------------------------------------
 
     def watch(self, on_change) -> bool:
