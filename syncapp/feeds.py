@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 EVERYTHING = None
 CHANGES_QUEUE = "changes"  # consumed by every worker next to the default queue
 CONFIGS = "configs"  # the "way" of a configuration task's watch
-FEED_STAMP_EVERY = 2.0  # seconds; scans trust a stamp for jobs.FEED_TRUSTED_FOR (10 s)
+FEED_STAMP_EVERY = 2.0  # seconds; scans trust a stamp for jobs.FEED_TRUSTED_FOR (8 s)
 CONFIGS_BACK = "configs-back"  # a two-way configuration task's watch of its destination
 MAX_CONFIG_KEYS = 200  # more changed configs at once: one pass over the whole task
 

@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from syncapp import validators
 from syncapp.models import Cluster, ServiceSync, SyncTask
+from syncapp.ui.states import TaskCounts, counts_by_task, service_state, task_state
 
 # Stored encrypted (syncapp/fields.py) and never sent back; the browsable API masks the input.
 WRITE_ONLY = {
@@ -52,6 +53,11 @@ class SyncTaskSerializer(serializers.ModelSerializer):
     destination = serializers.SlugRelatedField(
         slug_field="cluster_name", queryset=Cluster.objects.all()
     )
+    # The console's and sync_status's state (syncapp.ui.states): one definition everywhere.
+    state = serializers.SerializerMethodField()
+
+    def get_state(self, task: SyncTask) -> str:
+        return task_state(task, counts_by_task([task.pk]).get(task.pk, TaskCounts()))
 
     class Meta:
         model = SyncTask
@@ -68,6 +74,7 @@ class SyncTaskSerializer(serializers.ModelSerializer):
             "paused",
             "last_scan_at",
             "last_error",
+            "state",
         ]
         read_only_fields = ["paused", "last_scan_at", "last_error"]
 
@@ -87,6 +94,11 @@ class SyncTaskSerializer(serializers.ModelSerializer):
 
 
 class ServiceSyncSerializer(serializers.ModelSerializer):
+    state = serializers.SerializerMethodField()
+
+    def get_state(self, row: ServiceSync) -> str:
+        return service_state(row)
+
     class Meta:
         model = ServiceSync
         fields = [
@@ -102,6 +114,7 @@ class ServiceSyncSerializer(serializers.ModelSerializer):
             "last_success_at",
             "last_error",
             "last_error_at",
+            "state",
         ]
         read_only_fields = [
             "source_count",

@@ -154,6 +154,19 @@ def _error_counts() -> dict[tuple[int, bool], dict[str, int]]:
     return counts
 
 
+def _with_scan_error(errors: dict[str, int], task: SyncTask, reverse: bool) -> dict[str, int]:
+    """A way's failing services, plus one while the task's scan of that way fails (a source
+    that cannot be listed leaves its rows as they were: the failure is the task's)."""
+    src, dst = task.source, task.destination
+    prefix = f"{dst} -> {src}:" if reverse else f"{src} -> {dst}:"
+    errors = dict(errors)
+    for line in task.last_error.splitlines():
+        if line.startswith(prefix) or (not reverse and " -> " not in line.split(":")[0]):
+            kind = classify_error(line)
+            errors[kind] = errors.get(kind, 0) + 1
+    return errors
+
+
 def _ways(task: SyncTask) -> list[bool]:
     if task.sync_type == SyncTask.SERVICE and task.mode == SyncTask.BIDIRECTIONAL:
         return [False, True]
@@ -208,7 +221,8 @@ class DatabaseCollector:
                     _add_config_task(families, labels, task, now, configs.get(task.pk))
                 else:
                     key = (task.pk, reverse)
-                    _add_service_way(families, labels, stats.get(key), errors.get(key, {}), now)
+                    failing = _with_scan_error(errors.get(key, {}), task, reverse)
+                    _add_service_way(families, labels, stats.get(key), failing, now)
         yield from families.all()
         yield _waiting_jobs()
 
