@@ -36,6 +36,11 @@ KEEPER_KEY = "msesync:keeper:{}"
 REFRESH_INTERVAL = 60.0  # the product's default MSESYNC_DAEMON_REFRESH_INTERVAL
 NACOS_PROXIES = ("r-nacos", "nacos")
 OPEN_SAMPLES = 10  # looks at the open gRPC connections per load window
+# Before a load window: shares move to nodes that joined in steps of the keepers' 5 s rounds
+# (register, then withdraw after the handover grace); the last move of the copies was seen
+# 19 s after the third node went live, and a window that caught them counted a quarter of
+# its bytes in handover batches.
+SETTLE_S = 30.0
 
 
 def wait(predicate, timeout: float, what: str, interval: float = 0.1) -> float:
@@ -161,7 +166,7 @@ class Bench:
     # --- steps --------------------------------------------------------------------
 
     def measure_load(self, label: str) -> dict[str, float]:
-        time.sleep(10)  # membership settles and shares move before the window opens
+        time.sleep(SETTLE_S)  # membership settles and shares move before the window opens
         rate = self.request_rate()
         http = rate["r-nacos"] + rate["nacos"]
         self.load_rows.append(

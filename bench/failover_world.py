@@ -180,7 +180,8 @@ class DestinationPoller:
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        if self._thread.is_alive():  # a run that failed before polling never started it
+            self._thread.join(timeout=30)
         self._pool.shutdown()
 
 

@@ -24,31 +24,54 @@ from syncapp.models import ServiceSync, SyncTask
 MARK_EXPIRES = datetime.timedelta(seconds=120)
 SCAN_LEASE = datetime.timedelta(seconds=300)  # longer than any scan; frees a dead scanner's task
 CHUNK = 500  # ids per statement (SQLite limits a statement's parameters)
+EVERY_ROW = Q()
 
 SCAN_QUEUE = "queued_at"  # rows queued by scans and refreshes
 CHANGE_QUEUE = "change_queued_at"  # rows queued by a pushed change (a queue of its own)
 
 
-def _claim(objects, ids: list[int], column: str, expires: datetime.timedelta) -> list[int]:
-    """Set `column` to now where it is clear (or expired); returns the ids that were claimed."""
+def _claim(
+    objects, ids: list[int], column: str, expires: datetime.timedelta, also=EVERY_ROW
+) -> list[int]:
+    """Set `column` to now where it is clear (or expired) and `also` holds; returns the ids
+    that were claimed."""
     now = timezone.now()
     clear = Q(**{f"{column}__isnull": True}) | Q(**{f"{column}__lt": now - expires})
     claimed = []
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        if objects.filter(pk__in=chunk).filter(clear).update(**{column: now}):
+        if objects.filter(pk__in=chunk).filter(clear, also).update(**{column: now}):
             claimed += objects.filter(pk__in=chunk, **{column: now}).values_list("pk", flat=True)
     return claimed
 
 
 def claim_rows(row_ids: list[int], queue: str = SCAN_QUEUE) -> list[int]:
-    """Rows whose job must be sent now: those not already waiting in `queue`."""
-    return _claim(ServiceSync.objects, list(row_ids), queue, MARK_EXPIRES)
+    """Rows whose job must be sent now: those not already waiting in `queue`, and for the
+    scan queue not being synced right now either.
+
+    A scan queues a row because the row has no digest (a refresh forgot it, or it is new) or
+    failed, or because its source is polled: while the row's job runs, that is still so only
+    because the job has not written its outcome yet. Queuing it again read every service of a
+    refresh twice, on two nodes, whenever a 5 s scan fell inside the refresh's jobs. A source
+    change the running job's read missed is queued by the first scan after the job ends; a
+    pushed change queues at once (the change queue does not wait for running jobs)."""
+    idle = EVERY_ROW
+    if queue == SCAN_QUEUE:  # a job that ran longer than a mark lives died with its worker
+        stale = timezone.now() - MARK_EXPIRES
+        idle = Q(job_started_at__isnull=True) | Q(job_started_at__lt=stale)
+    return _claim(ServiceSync.objects, list(row_ids), queue, MARK_EXPIRES, idle)
 
 
 def rows_started(row_ids: list[int]) -> None:
     """The jobs of these rows start: they answer every trigger so far, in either queue."""
-    ServiceSync.objects.filter(pk__in=row_ids).update(queued_at=None, change_queued_at=None)
+    ServiceSync.objects.filter(pk__in=row_ids).update(
+        queued_at=None, change_queued_at=None, job_started_at=timezone.now()
+    )
+
+
+def rows_finished(row_ids: list[int]) -> None:
+    """The jobs of these rows ended, their outcomes recorded: scans may queue them again."""
+    ServiceSync.objects.filter(pk__in=row_ids).update(job_started_at=None)
 
 
 def claim_scans(task_ids: list[int]) -> list[int]:

@@ -174,6 +174,8 @@ class ServiceSync(models.Model):
     # A job of this row waiting in the scan queue / the change queue (syncapp/coalesce.py).
     queued_at = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
     change_queued_at = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
+    # A job of this row running since then: scans leave the row to it (syncapp/coalesce.py).
+    job_started_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["task", "reverse", "namespace", "group", "service"]

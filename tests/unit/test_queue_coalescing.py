@@ -128,3 +128,29 @@ def test_a_scan_run_outside_celery_clears_its_mark_too(task):
     assert coalesce.claim_scans([task.pk]) == [task.pk]
     jobs.scan_task(task.pk)
     assert coalesce.claim_scans([task.pk]) == [task.pk]
+
+
+def test_a_scan_while_a_rows_job_runs_leaves_the_row_to_that_job(task, sent, monkeypatch):
+    """A refresh forgot the digests: its jobs have started but not recorded yet. A scan then
+    (beat's 5 s scan, on another node) would queue the same rows again only for want of the
+    digests the running jobs are about to write: each service was read twice."""
+    tasks.scan_task(task.pk)
+    tasks.sync_services(queued(sent))
+    tasks.refresh_all()
+    tasks.scan_task(task.pk)
+    batch = sent["sync_services"][-1][0]
+    assert len(batch) == 3
+    real_sync_row, during = jobs.sync_row, []
+
+    def sync_row_with_a_scan_meanwhile(row, force=False):
+        tasks.scan_task(task.pk)
+        during.append(len(queued(sent)))
+        return real_sync_row(row, force)
+
+    monkeypatch.setattr(jobs, "sync_row", sync_row_with_a_scan_meanwhile)
+    before = len(queued(sent))
+    tasks.sync_services(batch)
+    assert during == [before] * 3  # no row was queued while its job ran
+    ServiceSync.objects.update(source_digest="")  # e.g. the next refresh
+    tasks.scan_task(task.pk)
+    assert sorted(queued(sent)[before:]) == sorted(batch)  # the jobs ended: queued again
