@@ -293,17 +293,22 @@ def record_success(
         return
     changed = {"leases": leases, "leases_changed_at": now} if leases != row.leases else {}
     counts = {"source_count": result.source_count, "dest_count": result.dest_count}
+    error = ""
     if keep_row:  # held copies: see dest_count_of_held
         counts.pop("dest_count")
         if (present := dest_count_of_held(row, result, bool(changed), now)) is not None:
             counts["dest_count"] = present
             if present < result.dest_count:  # copies lost there: the keeper holds them again
                 changed = {"leases_changed_at": now}
+        if result.present_count < result.dest_count:
+            # Not every copy is there yet: the keeper's error (a dead destination, a lost
+            # connection) stays until its hold succeeds (it clears its own errors).
+            error = row.last_error if row.last_error.startswith(row.KEEPER_ERROR) else ""
     ServiceSync.objects.filter(pk=row.pk).update(
         **counts,
         source_digest=result.digest,
         **changed,
         last_success_at=now,
-        last_error="",
+        last_error=error,
         last_duration=duration,
     )

@@ -153,6 +153,10 @@ def _kind(task: SyncTask, end: str) -> str:
 class ServiceSync(models.Model):
     """Progress of one service in one direction of a task."""
 
+    # How a keeper's errors begin (a failed hold or renewal at the destination): only the
+    # keeper, or a job that saw every copy present, may clear them.
+    KEEPER_ERROR = "keeping copies at "
+
     task = models.ForeignKey(SyncTask, models.CASCADE, related_name="services")
     reverse = models.BooleanField(default=False, help_text="destination -> source way")
     namespace = models.CharField(max_length=128, blank=True)

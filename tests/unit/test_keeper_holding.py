@@ -117,6 +117,10 @@ def test_a_lost_holding_connection_puts_its_rows_in_error_until_it_holds_them_ag
     assert row.last_error.startswith("keeping copies at b: unreachable")
     jobs.sync_service(row.pk)  # an unchanged source: the job's skip must not hide it
     assert ServiceSync.objects.get().last_error == row.last_error
+    # Nor may a job that read the destination and found the copies missing (the registry is
+    # back, the keeper's connection not yet): the console said "synced" with nothing there.
+    jobs.sync_service(row.pk, force=True)
+    assert ServiceSync.objects.get().last_error == row.last_error
     memory.store("b").connection_lost = False
     k.renew_round()
     assert ports_at("b") == [1, 2]  # held again, not only believed held
