@@ -7,7 +7,8 @@ Needs the test bed (python -m tests.testbed up; it starts what it needs). Source
 - zookeeper (default: 1,000, 3,000 and 10,000 interfaces x 3): Dubbo providers written into a
   private ZooKeeper chroot the way Dubbo writes them, ephemeral nodes spread over sessions so
   that no session's close is a transaction larger than ZooKeeper's 1 MB jute.maxbuffer;
-- nacos (default: 1,000 services x 10): persistent instances at r-nacos.
+- nacos (default: 1,000 services x 10): persistent instances at r-nacos, at 127.0.0.1
+  ports the bench listens on.
 For each storage mode (embedded: SQLite + file broker; mysql: MySQL + Redis) and size:
 1. raw: a plain script reads every instance from the source and registers each service's
    instances as one gRPC batch (nacos-sdk-python, 16 at a time) in a group of its own: the
@@ -31,6 +32,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import statistics
 import tempfile
 import time
@@ -114,6 +116,9 @@ class Providers:
     def read_all(self) -> list[tuple[str, list[dict]]]:
         return read_providers(self.address)
 
+    def endpoint(self, i: int, n: int) -> tuple[str, int]:
+        return provider_ip(i, n), 20880
+
     def add(self, i: int, n: int) -> None:
         self.zk.create(provider_path(self.tag, i, n), ephemeral=True)
 
@@ -150,10 +155,18 @@ def read_providers(zk_address: str) -> list[tuple[str, list[dict]]]:
 
 
 class NacosInstances:
-    """N services x M persistent instances at r-nacos (nobody beats them) under a private tag."""
+    """N services x M persistent instances at r-nacos (nobody beats them) under a private tag.
+
+    Each instance is 127.0.0.1 at one of M ports we listen on: r-nacos probes persistent
+    instances and drops the unreachable ones from its own lists for a while (with the 10.x
+    addresses of the ZooKeeper source, 3,000 of them listed 2,538 after ~40 s and came and went
+    with no msesync running), and a source that shrinks by itself is no test of the product."""
 
     def __init__(self, rnacos_addr: str, services: int, instances: int):
         self.tag = f"n{uuid.uuid4().hex[:6]}"
+        # One more than the instances: change_providers adds provider index M.
+        self.listeners = [socket.create_server(("127.0.0.1", 0)) for _ in range(instances + 1)]
+        self.ports = [sock.getsockname()[1] for sock in self.listeners]
         self.address = rnacos_addr
         self.url = f"http://{rnacos_addr}/nacos/v1/ns/instance"
         self.services, self.instances = services, instances
@@ -179,11 +192,14 @@ class NacosInstances:
     def _instance(self, method: str, i: int, n: int) -> None:
         params = {
             "serviceName": self.dest_name(i),
-            "ip": provider_ip(i, n),
-            "port": 8080,
+            "ip": self.endpoint(i, n)[0],
+            "port": self.endpoint(i, n)[1],
             "ephemeral": "false",
         }
         self.http.request(method, self.url, params=params, timeout=10).raise_for_status()
+
+    def endpoint(self, i: int, n: int) -> tuple[str, int]:
+        return "127.0.0.1", self.ports[n]
 
     def add(self, i: int, n: int) -> None:
         self._instance("POST", i, n)
@@ -210,6 +226,8 @@ class NacosInstances:
         pairs = [(i, n) for i in range(self.services) for n in range(self.instances)]
         with ThreadPoolExecutor(16) as pool:
             list(pool.map(lambda pair: self.remove(*pair), pairs))
+        for sock in self.listeners:
+            sock.close()
 
 
 SOURCES = {"zookeeper": Providers, "nacos": NacosInstances}
@@ -223,14 +241,14 @@ def healthy_listed(nacos: str, group: str, name_part: str) -> int:
     return nacos_listed(nacos, group, ("healthyInstanceCount",), name_part)
 
 
-def instance_listed(nacos: str, service: str, ip: str) -> bool:
+def instance_listed(nacos: str, service: str, endpoint: tuple[str, int]) -> bool:
     reply = requests.get(
         f"http://{nacos}/nacos/v3/client/ns/instance/list",
         params={"serviceName": service, "groupName": GROUP, "healthyOnly": "true"},
         timeout=10,
     )
     reply.raise_for_status()
-    return any(h["ip"] == ip for h in reply.json().get("data") or [])
+    return any((h["ip"], h["port"]) == endpoint for h in reply.json().get("data") or [])
 
 
 def raw_copy(nacos: str, providers) -> float:
@@ -411,19 +429,19 @@ def change_providers(nacos, providers, changes: int, latencies):
     extra = providers.instances  # a provider index no service has yet
     for c in range(changes):
         i = (c * 7919) % providers.services
-        name, ip = providers.dest_name(i), provider_ip(i, extra)
-        latencies["add"].append(timed_change(partial(providers.add, i, extra), nacos, name, ip))
+        name, at = providers.dest_name(i), providers.endpoint(i, extra)
+        latencies["add"].append(timed_change(partial(providers.add, i, extra), nacos, name, at))
         yield
-        removal = timed_change(partial(providers.remove, i, extra), nacos, name, ip, gone=True)
+        removal = timed_change(partial(providers.remove, i, extra), nacos, name, at, gone=True)
         latencies["remove"].append(removal)
         yield
 
 
-def timed_change(change, nacos: str, service: str, ip: str, gone: bool = False) -> float:
+def timed_change(change, nacos: str, service: str, at: tuple, gone: bool = False) -> float:
     """Seconds from making a change at the source until Nacos' healthy list shows it."""
     started = time.perf_counter()
     change()
-    wait_for(lambda: instance_listed(nacos, service, ip) != gone, 60, 0.02, f"{service} {ip}")
+    wait_for(lambda: instance_listed(nacos, service, at) != gone, 60, 0.02, f"{service} {at}")
     return time.perf_counter() - started
 
 
