@@ -190,12 +190,8 @@ class NacosInstances:
         return f"{self.tag}-svc-{i:05}"
 
     def _instance(self, method: str, i: int, n: int) -> None:
-        params = {
-            "serviceName": self.dest_name(i),
-            "ip": self.endpoint(i, n)[0],
-            "port": self.endpoint(i, n)[1],
-            "ephemeral": "false",
-        }
+        ip, port = self.endpoint(i, n)
+        params = {"serviceName": self.dest_name(i), "ip": ip, "port": port, "ephemeral": "false"}
         self.http.request(method, self.url, params=params, timeout=10).raise_for_status()
 
     def endpoint(self, i: int, n: int) -> tuple[str, int]:

@@ -31,8 +31,7 @@ from syncapp.registries.base import RegistryError
 log = logging.getLogger(__name__)
 HANDOVER_GRACE = 2.0  # Nacos lists a new registration ~0.6 s after it; its push takes ~0.55 s
 RELOAD_EVERY = 60.0  # seconds between full reads of every row (changes arrive every step)
-# How a keeper's error about copies at a destination starts on a row: its success clears it.
-KEEPER_ERROR = ServiceSync.KEEPER_ERROR
+KEEPER_ERROR = ServiceSync.KEEPER_ERROR  # how our errors start on a row (see there)
 CONNECTION_LOST = "unreachable: the connection holding our copies is down; reconnecting"
 ROWS_PER_STATEMENT = 500  # SQLite limits a statement's parameters
 
