@@ -293,9 +293,9 @@ def populate(source, services: int, s_base: int) -> None:
 def measure(source, dest, task, services: int, changes: int, s_base: int) -> dict[str, list]:
     """Per kind of change: (source read-after-write, destination) latencies."""
     from syncapp.engine.naming import dest_service_key
-    from syncapp.jobs import direction_for
+    from syncapp.ways import Way
 
-    direction = direction_for(task, False)
+    direction = Way(task).direction
     found: dict[str, list] = {"register": [], "deregister": []}
     pauses = random.Random(SEED)
     for c in range(changes):

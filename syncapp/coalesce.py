@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from syncapp.models import ServiceSync, SyncTask
+from syncapp.ways import FEED_STAMP_COLUMN
 
 MARK_EXPIRES = datetime.timedelta(seconds=120)
 SCAN_LEASE = datetime.timedelta(seconds=300)  # longer than any scan; frees a dead scanner's task
@@ -137,9 +138,10 @@ def take_full_scan(task_id: int) -> bool:
 
 
 def stamp_live_feeds(ways: list[tuple[int, bool]]) -> None:
-    """The keeper's feeds of these (task, reverse) ways are live and complete right now."""
+    """The keeper's feeds of these ways (Way.key: task id, reverse) are live and complete
+    right now; one statement per column (Way.feed_alive_at reads them)."""
     now = timezone.now()
-    for reverse, column in ((False, "feed_alive_at"), (True, "reverse_feed_alive_at")):
+    for reverse, column in FEED_STAMP_COLUMN.items():
         ids = [task_id for task_id, back in ways if back == reverse]
         if ids:
             SyncTask.objects.filter(pk__in=ids).update(**{column: now})

@@ -16,10 +16,11 @@ from celery import current_app
 from syncapp import coalesce, patterns
 from syncapp.config_jobs import config_tasks
 from syncapp.engine.configs import config_root
-from syncapp.jobs import active_tasks, ways
+from syncapp.jobs import active_tasks
 from syncapp.models import ServiceSync, SyncTask
 from syncapp.registries import registry_class
 from syncapp.registries.base import ServiceKey
+from syncapp.ways import ways_of
 
 log = logging.getLogger(__name__)
 EVERYTHING = None
@@ -58,8 +59,8 @@ class Feeds:
     def reconcile_watches(self) -> None:
         wanted = {}
         for task in active_tasks():
-            for reverse, source, _ in ways(task):
-                wanted[(task.pk, reverse)] = (source.updated_at, task.updated_at, source)
+            for way in ways_of(task):  # a way's feed watches its source
+                wanted[way.key] = (way.source.updated_at, task.updated_at, way.source)
         for task in config_tasks():
             wanted[(task.pk, CONFIGS)] = (task.source.updated_at, task.updated_at, task.source)
             if task.mode == SyncTask.BIDIRECTIONAL:  # both sides change

@@ -16,11 +16,11 @@ from django.utils import timezone
 
 from syncapp import coalesce, patterns
 from syncapp.connections import registry_for
-from syncapp.engine import Direction, sync_one_service
+from syncapp.engine import sync_one_service
 from syncapp.engine.naming import dest_service_key
-from syncapp.models import Cluster, ServiceSync, SyncTask
-from syncapp.registries import registry_class
+from syncapp.models import ServiceSync, SyncTask
 from syncapp.registries.base import RegistryError, ServiceKey, error_text
+from syncapp.ways import Way, ways_of
 
 log = logging.getLogger(__name__)
 # Keepers learn of changed copy sets by re-reading the rows stamped this far back (workers'
@@ -36,27 +36,6 @@ HOLD_SETTLED = datetime.timedelta(seconds=10)
 # A dead source stops its feed too: the first full scan after (every 5 s) says so, within
 # 8 + 5 s of its death (issue 13 asks for 15).
 FEED_TRUSTED_FOR = datetime.timedelta(seconds=8)
-
-
-def ways(task: SyncTask) -> list[tuple[bool, Cluster, Cluster]]:
-    """(reverse, source, destination) for each direction the task runs."""
-    result = [(False, task.source, task.destination)]
-    if task.mode == SyncTask.BIDIRECTIONAL:
-        result.append((True, task.destination, task.source))
-    return result
-
-
-def direction_for(task: SyncTask, reverse: bool) -> Direction:
-    src, dst = (task.destination, task.source) if reverse else (task.source, task.destination)
-    return Direction(
-        task_id=task.pk,
-        source=src.cluster_name,
-        dest=dst.cluster_name,
-        source_kind=src.cluster_type,
-        dest_kind=dst.cluster_type,
-        dest_syncs_health=registry_class(dst.cluster_type).syncs_health,  # a capability
-        keep_case=task.keep_case,
-    )
 
 
 def active_tasks():
@@ -97,18 +76,19 @@ def scan_task(task_id: int) -> list[int]:
         return []
     full = coalesce.take_full_scan(task_id)
     row_ids, errors = [], []
-    for reverse, src, dst in ways(task):
-        trusted = feed_trusted(task, reverse)
+    for way in ways_of(task):
+        trusted = feed_trusted(way)
         if not full and trusted:
-            row_ids += rows_the_feed_cannot_cover(task, reverse)
+            row_ids += rows_the_feed_cannot_cover(way)
             continue
         try:
-            listed = scan_way(task, reverse, registry_for(src), registry_for(dst))
+            listed = scan_way(way, registry_for(way.source), registry_for(way.destination))
         except Exception as exc:  # on the task; the other way and the next scan go on
-            errors.append(f"{src} -> {dst}: {logged_failure(f'scan of {task}', exc)}")
+            # "src -> dst:" names the way at fault (/metrics counts it against that way).
+            errors.append(f"{way.ends}: {logged_failure(f'scan of {task}', exc)}")
             continue
         # A full scan of a trusted way finds new and gone services; the feed covers the rest.
-        row_ids += rows_the_feed_cannot_cover(task, reverse) if trusted else listed
+        row_ids += rows_the_feed_cannot_cover(way) if trusted else listed
     if errors and full:
         coalesce.full_scan_again(task_id)
     SyncTask.objects.filter(pk=task.pk).update(
@@ -117,21 +97,21 @@ def scan_task(task_id: int) -> list[int]:
     return row_ids
 
 
-def feed_trusted(task: SyncTask, reverse: bool) -> bool:
-    stamp = task.reverse_feed_alive_at if reverse else task.feed_alive_at
+def feed_trusted(way: Way) -> bool:
+    stamp = way.feed_alive_at
     return stamp is not None and timezone.now() - stamp < FEED_TRUSTED_FOR
 
 
-def rows_the_feed_cannot_cover(task: SyncTask, reverse: bool) -> list[int]:
+def rows_the_feed_cannot_cover(way: Way) -> list[int]:
     """New rows and rows whose last sync failed or was forgotten (no digest), and retired
     rows (their copies go, then the next full scan drops them)."""
     pending = Q(source_digest="") | ~Q(last_error="") | Q(retired=True)
-    rows = ServiceSync.objects.filter(task=task, reverse=reverse).filter(pending)
+    rows = ServiceSync.objects.filter(task=way.task, reverse=way.reverse).filter(pending)
     return list(rows.values_list("pk", flat=True))
 
 
-def scan_way(task: SyncTask, reverse: bool, source, dest) -> list[int]:
-    direction = direction_for(task, reverse)
+def scan_way(way: Way, source, dest) -> list[int]:
+    task, direction = way.task, way.direction
     listed = [
         k
         for k in list_matching(source, task.service_match_pattern)
@@ -139,9 +119,9 @@ def scan_way(task: SyncTask, reverse: bool, source, dest) -> list[int]:
     ]
     for namespace in {dest_service_key(k, direction).namespace for k in listed}:
         dest.ensure_namespace(namespace)
-    rows = ServiceSync.objects.filter(task=task, reverse=reverse)
+    rows = ServiceSync.objects.filter(task=task, reverse=way.reverse)
     if task.auto_scan:
-        add_missing_rows(task, reverse, listed, rows)
+        add_missing_rows(way, listed, rows)
     present = {(k.namespace, k.group, k.name) for k in listed}
     row_ids, finished = [], []
     settled_before = timezone.now() - 2 * CHANGES_OVERLAP
@@ -158,12 +138,12 @@ def scan_way(task: SyncTask, reverse: bool, source, dest) -> list[int]:
     return row_ids
 
 
-def add_missing_rows(task, reverse, listed: list[ServiceKey], rows) -> None:
+def add_missing_rows(way: Way, listed: list[ServiceKey], rows) -> None:
     known = set(rows.values_list("namespace", "group", "service"))
     new = [
         ServiceSync(
-            task=task,
-            reverse=reverse,
+            task=way.task,
+            reverse=way.reverse,
             namespace=k.namespace,
             group=k.group,
             service=k.name,
@@ -222,15 +202,14 @@ def sync_row(row: ServiceSync, force: bool = False):
     writes the row), or None when there is nothing to record. Writes nothing itself."""
     if row.task.paused:
         return None
-    task = row.task
-    src, dst = (task.destination, task.source) if row.reverse else (task.source, task.destination)
+    way = Way.of_row(row)
     key = ServiceKey(row.namespace, row.group, row.service)
     started = timezone.now()
     try:
-        dest = registry_for(dst)
+        dest = registry_for(way.destination)
         result = sync_one_service(
-            direction_for(task, row.reverse),
-            registry_for(src),
+            way.direction,
+            registry_for(way.source),
             dest,
             key,
             known_digest=row.source_digest,

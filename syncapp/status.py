@@ -7,25 +7,20 @@ never disagree about a row.
 from syncapp.config_sync import config_stats
 from syncapp.models import ServiceSync, SyncTask
 from syncapp.ui.states import ERROR, SYNCED, TaskCounts, counts_by_task, service_state, task_state
+from syncapp.ways import Way
 
 
 def _iso(value):
     return value.isoformat() if value else None
 
 
-def way_ends(task: SyncTask, reverse: bool) -> tuple[str, str]:
-    """(source, destination) cluster names of one way: the reverse way swaps them."""
-    ends = (task.source.cluster_name, task.destination.cluster_name)
-    return ends[::-1] if reverse else ends
-
-
 def service_status(row: ServiceSync, task: SyncTask) -> dict:
-    source, destination = way_ends(task, row.reverse)
+    way = Way(task, row.reverse)  # `task`: the row's, its ends read once for all its rows
     state = service_state(row)
     return {
-        "way": "reverse" if row.reverse else "forward",
-        "source": source,
-        "destination": destination,
+        "way": way.name,
+        "source": way.source.cluster_name,
+        "destination": way.destination.cluster_name,
         "namespace": row.namespace,
         "group": row.group,
         "service": row.service,

@@ -13,9 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from syncapp.connections import registry_for
 from syncapp.engine.naming import dest_service_key
-from syncapp.jobs import direction_for
 from syncapp.models import Cluster, ServiceSync
 from syncapp.registries.base import Instance, RegistryError, ServiceKey
+from syncapp.ways import Way
 
 log = logging.getLogger(__name__)
 RENEW_THREADS = 16
@@ -34,14 +34,13 @@ def leases_by_row(rows) -> dict[int, tuple[Cluster, list[Beat]]]:
     result = {}
     directions = {}  # one per task and way: building one looks up the destination adapter
     for row in rows:
-        way = (row.task_id, row.reverse)
-        if way not in directions:
-            directions[way] = direction_for(row.task, row.reverse)
+        way = Way.of_row(row)
+        if way.key not in directions:
+            directions[way.key] = way.direction
         target = dest_service_key(
-            ServiceKey(row.namespace, row.group, row.service), directions[way]
+            ServiceKey(row.namespace, row.group, row.service), directions[way.key]
         )
-        cluster = row.task.source if row.reverse else row.task.destination
-        result[row.pk] = (cluster, [(target, Instance.from_dict(d)) for d in row.leases])
+        result[row.pk] = (way.destination, [(target, Instance.from_dict(d)) for d in row.leases])
     return result
 
 

@@ -33,6 +33,7 @@ from prometheus_client.core import GaugeMetricFamily
 from syncapp import coalesce
 from syncapp.config_sync import config_stats
 from syncapp.models import ServiceSync, SyncTask
+from syncapp.ways import Way, ways_of
 
 ERROR_KINDS = ("unreachable", "rejected", "other")
 LABELS = ["task", "task_id", "type", "way"]
@@ -118,12 +119,14 @@ class Families:
         return list(vars(self).values())
 
 
-def _labels(task: SyncTask, reverse: bool) -> list[str]:
+def _labels(way: Way) -> list[str]:
+    """The task's ends as it names them (both ways alike), its id, type and which way."""
+    task = way.task
     return [
         f"{task.source.cluster_name}->{task.destination.cluster_name}",
         str(task.pk),
         task.sync_type,
-        "reverse" if reverse else "forward",
+        way.name,
     ]
 
 
@@ -154,23 +157,18 @@ def _error_counts() -> dict[tuple[int, bool], dict[str, int]]:
     return counts
 
 
-def _with_scan_error(errors: dict[str, int], task: SyncTask, reverse: bool) -> dict[str, int]:
+def _with_scan_error(errors: dict[str, int], way: Way) -> dict[str, int]:
     """A way's failing services, plus one while the task's scan of that way fails (a source
-    that cannot be listed leaves its rows as they were: the failure is the task's)."""
-    src, dst = task.source, task.destination
-    prefix = f"{dst} -> {src}:" if reverse else f"{src} -> {dst}:"
+    that cannot be listed leaves its rows as they were: the failure is the task's). A scan
+    error names its way as "src -> dst:" (jobs.scan_task); other task errors are the
+    forward way's."""
+    prefix = f"{way.ends}:"
     errors = dict(errors)
-    for line in task.last_error.splitlines():
-        if line.startswith(prefix) or (not reverse and " -> " not in line.split(":")[0]):
+    for line in way.task.last_error.splitlines():
+        if line.startswith(prefix) or (not way.reverse and " -> " not in line.split(":")[0]):
             kind = classify_error(line)
             errors[kind] = errors.get(kind, 0) + 1
     return errors
-
-
-def _ways(task: SyncTask) -> list[bool]:
-    if task.sync_type == SyncTask.SERVICE and task.mode == SyncTask.BIDIRECTIONAL:
-        return [False, True]
-    return [False]
 
 
 def _add_service_way(f: Families, labels, stats: dict | None, errors: dict, now) -> None:
@@ -214,15 +212,14 @@ class DatabaseCollector:
         now = timezone.now()
         stats, errors, configs = _service_stats(), _error_counts(), config_stats()
         for task in SyncTask.objects.select_related("source", "destination"):
-            for reverse in _ways(task):
-                labels = _labels(task, reverse)
+            for way in ways_of(task):
+                labels = _labels(way)
                 families.paused.add_metric(labels, int(task.paused))
                 if task.sync_type == SyncTask.CONFIG:
                     _add_config_task(families, labels, task, now, configs.get(task.pk))
                 else:
-                    key = (task.pk, reverse)
-                    failing = _with_scan_error(errors.get(key, {}), task, reverse)
-                    _add_service_way(families, labels, stats.get(key), failing, now)
+                    failing = _with_scan_error(errors.get(way.key, {}), way)
+                    _add_service_way(families, labels, stats.get(way.key), failing, now)
         yield from families.all()
         yield _waiting_jobs()
 

@@ -26,6 +26,7 @@ from syncapp.importer import ConfigError, apply_config, diff_config, parse_confi
 from syncapp.importer.parse import read_config_file
 from syncapp.models import ServiceSync, SyncTask
 from syncapp.ui.states import SYNCED_ROW
+from syncapp.ways import Way, ways_of
 
 POLL_SECONDS = 0.5
 BAR_WIDTH = 30
@@ -174,7 +175,7 @@ def known_errors(task_ids: list[int], since: Since) -> list[str]:
     )
     for row in rows[: MAX_ERRORS_SHOWN + 1]:
         name = "/".join(p for p in (row.namespace, row.group, row.service) if p)
-        errors.append(f"{_way_label(row.task, row.reverse)} {name}: {_one_line(row.last_error)}")
+        errors.append(f"{Way.of_row(row).label} {name}: {_one_line(row.last_error)}")
     return errors
 
 
@@ -205,27 +206,15 @@ def progress(task_ids: list[int], since) -> list[WayProgress]:
     ways = []
     for task in (by_id[i] for i in task_ids if i in by_id):
         scanned = bool(task.last_scan_at and task.last_scan_at >= since)
-        for reverse in _way_flags(task):
+        for one in ways_of(task):
             config = task.sync_type == SyncTask.CONFIG
-            way = WayProgress(task.pk, _way_label(task, reverse), config, task.paused, scanned)
+            way = WayProgress(task.pk, one.label, config, task.paused, scanned)
             # One scan error per task (it names the way at fault): shown once, on the first way.
-            way.task_error = "" if reverse else task.last_error
+            way.task_error = "" if one.reverse else task.last_error
             if not config:
-                _fill(way, stats.get((task.pk, reverse), {}))
+                _fill(way, stats.get(one.key, {}))
             ways.append(way)
     return ways
-
-
-def _way_flags(task: SyncTask) -> list[bool]:
-    if task.sync_type == SyncTask.SERVICE and task.mode == SyncTask.BIDIRECTIONAL:
-        return [False, True]
-    return [False]
-
-
-def _way_label(task: SyncTask, reverse: bool) -> str:
-    src, dst = task.source.cluster_name, task.destination.cluster_name
-    ends = f"{dst} -> {src}" if reverse else f"{src} -> {dst}"
-    return f"{ends} ({task.sync_type})"
 
 
 def _row_stats(task_ids: list[int], since) -> dict[tuple[int, bool], dict]:
