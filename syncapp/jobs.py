@@ -117,6 +117,7 @@ def scan_way(way: Way, source, dest) -> list[int]:
         for k in list_matching(source, task.service_match_pattern)
         if dest.accepts(dest_service_key(k, direction))
     ]
+    # Copies from a source without namespaces go to the destination's configured one.
     for namespace in {dest_service_key(k, direction).namespace for k in listed}:
         dest.ensure_namespace(namespace)
     rows = ServiceSync.objects.filter(task=task, reverse=way.reverse)

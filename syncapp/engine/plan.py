@@ -19,6 +19,9 @@ class Direction:
     dest_syncs_health: bool = True
     # Eureka app names are lower-cased on the way out unless the task keeps them.
     keep_case: bool = False
+    # The destination's first configured namespace: where services from a source without
+    # namespaces land (engine/naming.py); "" when it names none.
+    dest_namespace: str = ""
 
     @property
     def markers(self) -> dict:

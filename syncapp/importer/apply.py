@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+import yaml
 from django.db import transaction
 
 from syncapp import validators
@@ -12,7 +13,9 @@ from syncapp.importer.parse import (
     Problem,
     TaskSpec,
 )
+from syncapp.importer.rules import CLUSTER_NAMES, TASK_NAMES
 from syncapp.models import Cluster, SyncTask
+from syncapp.ways import where_copies_go
 
 
 @dataclass
@@ -20,19 +23,32 @@ class Change:
     action: str  # create | update | unchanged
     kind: str  # cluster | task
     name: str
-    fields: dict = field(default_factory=dict)  # name -> (old, new)
+    fields: dict = field(default_factory=dict)  # model field name -> (old, new)
+    note: str = ""  # a created or updated task's: where its copies land (ways.where_copies_go)
 
     def __str__(self):
-        if self.action != "update":
-            return f"{self.action} {self.kind} {self.name}"
-        shown = ", ".join(
-            f"{k}: {_show(k, o)} -> {_show(k, n)}" for k, (o, n) in self.fields.items()
+        """One line in the file's terms: YAML field names and values, secrets as ***."""
+        details = [self.fields_text()] if self.action == "update" else []
+        details += [self.note] if self.note else []
+        head = f"{self.action} {self.kind} {self.name}"
+        return f"{head}: {'; '.join(details)}" if details else head
+
+    def fields_text(self) -> str:
+        names = CLUSTER_NAMES if self.kind == "cluster" else TASK_NAMES
+        return ", ".join(
+            f"{names.get(k, k)}: {_show(k, old)} -> {_show(k, new)}"
+            for k, (old, new) in self.fields.items()
         )
-        return f"update {self.kind} {self.name}: {shown}"
 
 
-def _show(name, value):
-    return "***" if name in Cluster.SECRET_FIELDS and value else repr(value)
+def _show(name: str, value) -> str:
+    return "***" if name in Cluster.SECRET_FIELDS and value else yaml_value(value)
+
+
+def yaml_value(value) -> str:
+    """A value as a YAML file writes it: true, NACOS, [a, b], '' (an empty string)."""
+    text = yaml.safe_dump(value, default_flow_style=True, width=float("inf"))
+    return text.removesuffix("\n...\n").rstrip("\n")
 
 
 def cluster_values(spec: ClusterSpec) -> dict:
@@ -114,14 +130,38 @@ def diff_config(spec: ConfigSpec) -> list[Change]:
         _diff_row("cluster", c.clusterName, clusters.get(c.clusterName), cluster_values(c))
         for c in spec.clusters
     ]
-    for t in spec.tasks:
-        row = SyncTask.objects.filter(
-            source__cluster_name=t.source,
-            destination__cluster_name=t.destination,
-            sync_type=t.type,
-        ).first()
-        changes.append(_diff_row("task", _task_name(t), row, task_values(t)))
-    return changes
+    ends = clusters_after(spec)
+    return changes + [_diff_task(t, ends) for t in spec.tasks]
+
+
+def _diff_task(t: TaskSpec, ends: dict[str, Cluster]) -> Change:
+    row = SyncTask.objects.filter(
+        source__cluster_name=t.source,
+        destination__cluster_name=t.destination,
+        sync_type=t.type,
+    ).first()
+    change = _diff_row("task", _task_name(t), row, task_values(t))
+    if change.action != "unchanged":  # the task as the import leaves it says where
+        change.note = where_copies_go(_task_after(t, ends))
+    return change
+
+
+def clusters_after(spec: ConfigSpec) -> dict[str, Cluster]:
+    """The tasks' clusters as the import leaves them (unsaved rows for the file's own)."""
+    ends = Cluster.objects.in_bulk(list(_task_cluster_names(spec)), field_name="cluster_name")
+    ends.update(
+        {
+            c.clusterName: Cluster(cluster_name=c.clusterName, **cluster_values(c))
+            for c in spec.clusters
+        }
+    )
+    return ends
+
+
+def _task_after(t: TaskSpec, ends: dict[str, Cluster]) -> SyncTask:
+    return SyncTask(
+        source=ends[t.source], destination=ends[t.destination], sync_type=t.type, mode=t.mode
+    )
 
 
 def _task_name(t: TaskSpec) -> str:

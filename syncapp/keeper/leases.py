@@ -37,6 +37,7 @@ def leases_by_row(rows) -> dict[int, tuple[Cluster, list[Beat]]]:
         way = Way.of_row(row)
         if way.key not in directions:
             directions[way.key] = way.direction
+        # The key the job wrote to (engine/naming.py: the destination's namespace included).
         target = dest_service_key(
             ServiceKey(row.namespace, row.group, row.service), directions[way.key]
         )

@@ -44,7 +44,10 @@ def test_apply_wait_returns_after_the_first_full_sync_with_a_summary(
     assert sum(len(dest.list_instances(k)) for k in keys) == SERVICES * PER_SERVICE
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.splitlines()
-    assert f"create task {tag}-src -> {tag}-dst (Service)" in lines
+    assert (
+        f"create task {tag}-src -> {tag}-dst (Service): copies go to the source's namespaces"
+        in lines
+    )
     progress = [line for line in lines if line.startswith("[")]
     assert progress and "\r" not in done.stdout  # not a terminal: one line per change
     assert f"{SERVICES}/{SERVICES} services | 1/1 tasks scanned | 0 errors" in progress[-1]

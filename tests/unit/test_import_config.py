@@ -80,6 +80,78 @@ def test_dry_run_shows_updates_with_secrets_masked(tmp_path):
     assert "s3cret" not in out and "other" not in out
 
 
+def test_dry_run_shows_updates_in_the_files_terms(tmp_path):
+    run_import(tmp_path, GOOD)
+    changed = GOOD.replace("autoScanAndAddService: true", "autoScanAndAddService: false")
+    changed = changed.replace("namespace: public,test", "namespace: public")
+    changed = changed.replace('"127.0.0.1:28848"', "a:1, b:2")
+    out = run_import(tmp_path, changed, "--dry-run")
+    assert "would update cluster src: namespace: public,test -> public\n" in out
+    new_keys = "connectKeyList: ['127.0.0.1:28848'] -> ['a:1', 'b:2']"
+    assert f"would update cluster dst: {new_keys}\n" in out
+    assert (
+        "would update task src -> dst (Service): autoScanAndAddService: true -> false; "
+        "copies go to the source's namespaces\n"
+    ) in out
+
+
+def test_an_unchanged_task_says_nothing_more(tmp_path):
+    run_import(tmp_path, GOOD)
+    out = run_import(tmp_path, GOOD, "--dry-run")
+    assert "would unchanged task src -> dst (Service)\n" in out
+
+
+NO_NAMESPACES = textwrap.dedent("""\
+    clusters:
+      - clusterName: zk
+        clusterType: ZOOKEEPER
+        connectKeyList: ["127.0.0.1:12181"]
+      - clusterName: nacos
+        clusterType: NACOS
+        connectKeyList: ["127.0.0.1:18848"]
+        namespace: dev,test
+      - clusterName: bare
+        clusterType: NACOS
+        connectKeyList: ["127.0.0.1:28848"]
+      - clusterName: consul
+        clusterType: CONSUL
+        connectKeyList: ["127.0.0.1:18500"]
+    tasks:
+      - source: zk
+        destination: nacos
+      - source: consul
+        destination: bare
+      - source: nacos
+        destination: consul
+      - source: nacos
+        destination: zk
+        mode: Bidirectional
+""")
+
+
+def test_dry_run_says_where_copies_from_a_source_without_namespaces_go(tmp_path):
+    lines = run_import(tmp_path, NO_NAMESPACES, "--dry-run").splitlines()
+    assert 'would create task zk -> nacos (Service): copies go to namespace "dev"' in lines
+    assert 'would create task consul -> bare (Service): copies go to namespace "public"' in lines
+    assert "would create task nacos -> consul (Service)" in lines  # no namespaces there
+    # Its reverse way copies ZooKeeper's services into nacos.
+    back = 'would create task nacos -> zk (Service): copies back to nacos go to namespace "dev"'
+    assert back in lines
+
+
+def test_the_note_follows_a_destination_cluster_in_the_database(tmp_path):
+    run_import(tmp_path, NO_NAMESPACES)
+    only_tasks = NO_NAMESPACES[NO_NAMESPACES.index("tasks:") :]
+    changed = only_tasks.replace(
+        "destination: nacos\n", "destination: nacos\n    serviceMatchPattern: orders\n"
+    )
+    lines = run_import(tmp_path, "clusters: []\n" + changed, "--dry-run").splitlines()
+    assert (
+        "would update task zk -> nacos (Service): serviceMatchPattern: .* -> orders; "
+        'copies go to namespace "dev"'
+    ) in lines
+
+
 BAD_CASES = {
     "unknown clusterType": (
         'clusterType: NACOS\n    connectKeyList: ["127.0.0.1:28848"]',

@@ -33,3 +33,28 @@ def test_dubbo_names_pass_through_unchanged():
     name = "providers:com.foo.DemoService:1.0.0:"
     key = dest_service_key(ServiceKey("", "", name), way("ZOOKEEPER", "NACOS"))
     assert key == ServiceKey("public", "DEFAULT_GROUP", name)
+
+
+def into(dest_namespace, source_kind="ZOOKEEPER", dest_kind="NACOS"):
+    return Direction(1, "s", "d", source_kind, dest_kind, dest_namespace=dest_namespace)
+
+
+def test_a_service_without_a_namespace_lands_in_the_destinations_configured_one():
+    name = "providers:com.foo.DemoService:1.0.0:"
+    key = dest_service_key(ServiceKey("", "", name), into("dev"))
+    assert key == ServiceKey("dev", "DEFAULT_GROUP", name)
+
+
+def test_eureka_and_consul_services_land_there_too():
+    assert dest_service_key(ServiceKey("", "", "ORDERS"), into("dev", "EUREKA")).namespace == "dev"
+    assert dest_service_key(ServiceKey("", "", "orders"), into("dev", "CONSUL")).namespace == "dev"
+
+
+def test_a_service_with_a_namespace_keeps_it_whatever_the_destination_names():
+    source = ServiceKey("test", "G2", "orders")
+    assert dest_service_key(source, into("dev", "NACOS")) == source
+
+
+def test_the_destinations_namespace_means_nothing_where_it_has_no_namespaces():
+    key = dest_service_key(ServiceKey("test", "G2", "orders"), into("dev", "NACOS", "CONSUL"))
+    assert key == ServiceKey("", "", "orders")
