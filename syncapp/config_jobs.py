@@ -15,7 +15,7 @@ from syncapp import coalesce, config_sync
 from syncapp.connections import registry_for
 from syncapp.engine.configs import config_root, plan_configs
 from syncapp.jobs import logged_failure
-from syncapp.models import SyncTask
+from syncapp.models import SyncTask, outcome
 from syncapp.registries.base import ConfigKey
 
 log = logging.getLogger(__name__)
@@ -48,10 +48,11 @@ def sync_configs(task_id: int, keys: list | None = None) -> None:
         kept = apply_configs(dest, changes)
     except Exception as exc:  # on the task; the next pass tries again
         error = logged_failure(f"config sync of {task}", exc)
-        SyncTask.objects.filter(pk=task_id).update(last_error=error[:2000])
+        SyncTask.objects.filter(pk=task_id).update(**outcome(error, timezone.now()))
         return
     note = f"{len(kept)} entries kept: they hold entries not ours" if kept else ""
-    SyncTask.objects.filter(pk=task_id).update(last_scan_at=timezone.now(), last_error=note)
+    now = timezone.now()
+    SyncTask.objects.filter(pk=task_id).update(last_scan_at=now, **outcome(note, now))
 
 
 def apply_configs(dest, changes) -> list[str]:
@@ -112,15 +113,14 @@ def sync_config_items(task: SyncTask, source, dest, keys=None) -> None:
 
 def _pass(task: SyncTask, source, dest, keys) -> None:
     try:
-        outcome = config_sync.sync_items(task, source, dest, keys)
+        found = config_sync.sync_items(task, source, dest, keys)
     except Exception as exc:  # on the task; the next pass tries again
         error = logged_failure(f"config sync of {task}", exc)
-        SyncTask.objects.filter(pk=task.pk).update(last_error=error[:2000])
+        SyncTask.objects.filter(pk=task.pk).update(**outcome(error, timezone.now()))
         return
-    if outcome.writes:
-        log.info("config pass of %s: %d writes, %d in step", task, outcome.writes, outcome.in_step)
+    if found.writes:
+        log.info("config pass of %s: %d writes, %d in step", task, found.writes, found.in_step)
     if keys is not None:  # a few configs: the task's summary is the full passes' to write
         return
-    SyncTask.objects.filter(pk=task.pk).update(
-        last_scan_at=timezone.now(), last_error=outcome.note()[:2000]
-    )
+    now = timezone.now()
+    SyncTask.objects.filter(pk=task.pk).update(last_scan_at=now, **outcome(found.note(), now))

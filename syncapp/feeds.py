@@ -12,12 +12,13 @@ import threading
 import time
 
 from celery import current_app
+from django.utils import timezone
 
 from syncapp import coalesce, patterns
 from syncapp.config_jobs import config_tasks
 from syncapp.engine.configs import config_root
 from syncapp.jobs import active_tasks
-from syncapp.models import ServiceSync, SyncTask
+from syncapp.models import ServiceSync, SyncTask, outcome
 from syncapp.registries import registry_class
 from syncapp.registries.base import ServiceKey
 from syncapp.ways import ways_of
@@ -112,7 +113,7 @@ class Feeds:
         its task re-read whole at once (the feed lost track); the task says so until then."""
         log.warning("change feed of task %s (%s) stopped: %s; restarting", *way, failure)
         note = f"change feed stopped ({failure}); restarted"
-        SyncTask.objects.filter(pk=way[0]).update(last_error=note[:2000])
+        SyncTask.objects.filter(pk=way[0]).update(**outcome(note, timezone.now()))
         self.stop(way)
         self.note(way, EVERYTHING)
 

@@ -18,7 +18,7 @@ from syncapp import coalesce, patterns
 from syncapp.connections import registry_for
 from syncapp.engine import sync_one_service
 from syncapp.engine.naming import dest_service_key
-from syncapp.models import ServiceSync, SyncTask
+from syncapp.models import ServiceSync, SyncTask, outcome
 from syncapp.registries.base import RegistryError, ServiceKey, error_text
 from syncapp.ways import Way, ways_of
 
@@ -91,9 +91,8 @@ def scan_task(task_id: int) -> list[int]:
         row_ids += rows_the_feed_cannot_cover(way) if trusted else listed
     if errors and full:
         coalesce.full_scan_again(task_id)
-    SyncTask.objects.filter(pk=task.pk).update(
-        last_scan_at=timezone.now(), last_error="\n".join(errors)
-    )
+    now = timezone.now()
+    SyncTask.objects.filter(pk=task.pk).update(last_scan_at=now, **outcome("\n".join(errors), now))
     return row_ids
 
 
@@ -231,9 +230,10 @@ def record_failure(row: ServiceSync, exc: Exception, duration: float | None = No
 
     The digest is forgotten: the next job must sync in full and retry what failed, not skip
     an unchanged source and record a success that hides the failure."""
+    now = timezone.now()
     ServiceSync.objects.filter(pk=row.pk).update(
-        last_error=logged_failure(f"sync of {row}", exc)[:2000],
-        last_error_at=timezone.now(),
+        **outcome(logged_failure(f"sync of {row}", exc), now),
+        last_error_at=now,
         last_duration=duration,
         source_digest="",
     )
@@ -289,6 +289,6 @@ def record_success(
         source_digest=result.digest,
         **changed,
         last_success_at=now,
-        last_error=error,
+        **outcome(error, now, attempt=False),  # a kept keeper error: its run goes on
         last_duration=duration,
     )

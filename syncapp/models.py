@@ -2,6 +2,8 @@
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import DateTimeField, F, Value
+from django.db.models.functions import Coalesce
 
 from syncapp import validators
 from syncapp.fields import EncryptedCharField
@@ -72,7 +74,31 @@ class Cluster(models.Model):
         )
 
 
-class SyncTask(models.Model):
+class Failing(models.Model):
+    """A run of failures, as people read it: since when it fails and how many attempts
+    failed. Written only through `outcome`, by the code that records what an attempt found."""
+
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    failures = models.IntegerField(default=0, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+def outcome(error: str, now, attempt: bool = True) -> dict:
+    """The fields of an update that records an outcome: "" is a success and ends the run; an
+    error starts one (or goes on with it: `failing_since` keeps its first failure). `attempt`
+    False: the error stands but nothing new was tried (a kept error), so nothing is counted."""
+    if not error:
+        return {"last_error": "", "failing_since": None, "failures": 0}
+    since = Coalesce(F("failing_since"), Value(now, output_field=DateTimeField()))
+    fields = {"last_error": error[:2000], "failing_since": since}
+    if attempt:
+        fields["failures"] = F("failures") + 1
+    return fields
+
+
+class SyncTask(Failing):
     """Keep `destination` in step with `source` (YAML `tasks`)."""
 
     SERVICE, CONFIG = "Service", "Config"
@@ -150,7 +176,7 @@ def _kind(task: SyncTask, end: str) -> str:
     return cluster.cluster_type if cluster else ""
 
 
-class ServiceSync(models.Model):
+class ServiceSync(Failing):
     """Progress of one service in one direction of a task."""
 
     # How a keeper's errors begin (a failed hold or renewal at the destination): only the

@@ -31,6 +31,8 @@ def service_status(row: ServiceSync, task: SyncTask) -> dict:
         "last_success": _iso(row.last_success_at),
         "last_error": row.last_error,
         "last_error_at": _iso(row.last_error_at),
+        "failing_since": _iso(row.failing_since),
+        "failures": row.failures,
     }
 
 
@@ -47,6 +49,8 @@ def task_status(task: SyncTask, counts: TaskCounts, with_services: bool = True) 
         "paused": task.paused,
         "last_scan": _iso(task.last_scan_at),
         "last_error": task.last_error,
+        "failing_since": _iso(task.failing_since),
+        "failures": task.failures,
         "counts": {"services": counts.services, "synced": counts.synced, "errors": counts.errors},
         "services": [service_status(r, task) for r in rows],
         **({"configs": config_counts(task)} if task.sync_type == SyncTask.CONFIG else {}),

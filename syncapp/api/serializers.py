@@ -74,9 +74,11 @@ class SyncTaskSerializer(serializers.ModelSerializer):
             "paused",
             "last_scan_at",
             "last_error",
+            "failing_since",
+            "failures",
             "state",
         ]
-        read_only_fields = ["paused", "last_scan_at", "last_error"]
+        read_only_fields = ["paused", "last_scan_at", "last_error"]  # failing_*: not editable
 
     def validate(self, attrs):
         source, dest = _current(self, attrs, "source"), _current(self, attrs, "destination")
@@ -114,6 +116,8 @@ class ServiceSyncSerializer(serializers.ModelSerializer):
             "last_success_at",
             "last_error",
             "last_error_at",
+            "failing_since",
+            "failures",
             "state",
         ]
         read_only_fields = [

@@ -25,7 +25,7 @@ from syncapp.feeds import Feeds
 from syncapp.keeper import leases
 from syncapp.keeper.plan import LeasePlan, Target
 from syncapp.membership import Membership, owner_of
-from syncapp.models import Cluster, ServiceSync
+from syncapp.models import Cluster, ServiceSync, outcome
 from syncapp.registries.base import RegistryError
 
 log = logging.getLogger(__name__)
@@ -166,14 +166,14 @@ class Keeper:
         now = timezone.now()
         for text, targets in by_text.items():
             for chunk in chunks(self._rows(targets)):
+                # A round that repeats the same error is not counted again (a 5 s beat).
                 rows = ServiceSync.objects.filter(pk__in=chunk).exclude(last_error=text)
-                rows.update(last_error=text, last_error_at=now)
+                rows.update(**outcome(text, now), last_error_at=now)
 
     def _clear_errors(self, targets: list[Target]) -> None:
         for chunk in chunks(self._rows(targets)):
-            ServiceSync.objects.filter(pk__in=chunk, last_error__startswith=KEEPER_ERROR).update(
-                last_error=""
-            )
+            rows = ServiceSync.objects.filter(pk__in=chunk, last_error__startswith=KEEPER_ERROR)
+            rows.update(**outcome("", None))
 
     def _write_held(self, targets: list[Target]) -> None:
         """dest_count of each row = its copies now held (0 for rows that left the set)."""
@@ -192,7 +192,7 @@ class Keeper:
                     ServiceSync.objects.filter(pk__in=chunk).update(dest_count=count)
             for chunk in chunks(list(counts)):
                 rows = ServiceSync.objects.filter(pk__in=chunk, last_error__startswith=KEEPER_ERROR)
-                rows.update(last_error="")
+                rows.update(**outcome("", None))
 
     def check_held_connections(self) -> None:
         """A lost connection drops every copy it held at the destination: their rows say so
