@@ -34,11 +34,24 @@ class Change:
         return f"{head}: {'; '.join(details)}" if details else head
 
     def fields_text(self) -> str:
-        names = CLUSTER_NAMES if self.kind == "cluster" else TASK_NAMES
-        return ", ".join(
-            f"{names.get(k, k)}: {_show(k, old)} -> {_show(k, new)}"
+        return ", ".join(f"{name}: {old} -> {new}" for name, old, new in self.shown_fields())
+
+    def shown_fields(self) -> list[tuple[str, str, str]]:
+        """(YAML field, old, new) of each field an update changes, as the file writes them."""
+        return [
+            (yaml_name(self.kind, k), _show(k, old), _show(k, new))
             for k, (old, new) in self.fields.items()
-        )
+        ]
+
+
+def yaml_name(kind: str, model_field: str) -> str:
+    """A model field's name in the YAML (`cluster` or `task` fields)."""
+    return (CLUSTER_NAMES if kind == "cluster" else TASK_NAMES).get(model_field, model_field)
+
+
+def shown(kind: str, model_field: str, value) -> tuple[str, str]:
+    """(YAML field, value as the file writes it): what a person reads of one value."""
+    return yaml_name(kind, model_field), _show(model_field, value)
 
 
 def _show(name: str, value) -> str:

@@ -10,8 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from syncapp.importer import ConfigError, apply_config, diff_config, parse_config
-from syncapp.importer.apply import Change, cluster_values, task_values
-from syncapp.models import Cluster
+from syncapp.importer.apply import Change, cluster_values, shown, task_values
 from syncapp.ui.forms import ImportForm
 
 TEMPLATE = "ui/import.html"
@@ -76,16 +75,17 @@ def _problems(request, text: str, error: ConfigError):
 
 
 def _row(change: Change, values: dict) -> dict:
-    """A change as the diff table shows it: (field, old, new), old None for a creation;
-    secrets appear as *** only."""
+    """A change as the diff table shows it, in the YAML's field names and values: (field,
+    old, new), old None for a creation; secrets appear as *** only."""
     if change.action == "create":
-        fields = [(k, None, _shown(k, v)) for k, v in values.items() if v not in ("", [])]
+        created = [shown(change.kind, k, v) for k, v in values.items() if v not in ("", [])]
+        fields = [(name, None, value) for name, value in created]
     else:
-        fields = [(k, _shown(k, old), _shown(k, new)) for k, (old, new) in change.fields.items()]
-    return {"action": change.action, "kind": change.kind, "name": change.name, "fields": fields}
-
-
-def _shown(name: str, value) -> str:
-    if name in Cluster.SECRET_FIELDS:
-        return "***" if value else "(empty)"
-    return repr(value)
+        fields = change.shown_fields()
+    return {
+        "action": change.action,
+        "kind": change.kind,
+        "name": change.name,
+        "fields": fields,
+        "note": change.note,
+    }

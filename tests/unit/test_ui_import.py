@@ -101,13 +101,26 @@ def test_an_empty_form_asks_for_a_yaml(console):
     assert "paste a YAML text or choose a file" in body
 
 
-def test_a_creation_lists_the_values_it_would_write(console):
+def test_a_creation_lists_the_values_it_would_write_in_the_yamls_terms(console):
     text = GOOD.replace("namespace: public,test", "namespace: public,test\n    password: s3cret")
     body = console.post("/import/", {"yaml": text, "action": "dry-run"}).content.decode()
     diff = body.split('id="diff"')[1].split("</table>")[0]
-    assert "<code>connect_keys</code>: [&#x27;127.0.0.1:1&#x27;]" in diff
-    assert "<code>service_match_pattern</code>: &#x27;orders-.*&#x27;" in diff
+    assert "<code>clusterType</code>: NACOS" in diff
+    assert "<code>connectKeyList</code>: [&#x27;127.0.0.1:1&#x27;]" in diff
+    assert "<code>serviceMatchPattern</code>: orders-.*" in diff
+    assert "<code>autoScanAndAddService</code>: true" in diff
     assert "<code>password</code>: ***" in diff and "s3cret" not in diff
+    assert not any(internal in diff for internal in ("cluster_type", "auto_scan", "True"))
+    assert "copies go to the source&#x27;s namespaces" in diff
+
+
+def test_an_update_shows_old_and_new_in_the_yamls_terms(console):
+    console.post("/import/", {"yaml": GOOD, "action": "apply"})
+    changed = GOOD.replace('"orders-.*"', '"orders-v2-.*"\n    autoScanAndAddService: false')
+    body = console.post("/import/", {"yaml": changed, "action": "dry-run"}).content.decode()
+    diff = body.split('id="diff"')[1].split("</table>")[0]
+    assert "<code>serviceMatchPattern</code>: orders-.* → orders-v2-.*" in diff
+    assert "<code>autoScanAndAddService</code>: true → false" in diff
 
 
 def test_the_dialog_gets_the_panel_alone_and_a_204_with_where_to_go_after_apply(console):
