@@ -35,6 +35,8 @@ class SyncTaskAdmin(admin.ModelAdmin):
     list_filter = ("sync_type", "mode", "paused")
     list_select_related = ("source", "destination")
     actions = ("pause", "resume")
+    # Written by the sync, read by people: editing them would only make the state lie.
+    readonly_fields = ("last_scan_at", "last_error", "failing_since", "failures")
 
     def has_operate_permission(self, request) -> bool:
         """The operator role (syncapp/roles.py): a viewer sees the actions' results only."""
@@ -65,4 +67,9 @@ class ServiceSyncAdmin(admin.ModelAdmin):
     list_filter = ("task", "reverse", "retired")
     search_fields = ("service", "namespace", "group")
     list_select_related = ("task__source", "task__destination")
-    readonly_fields = ("leases", "source_digest")
+
+    def has_add_permission(self, request) -> bool:
+        return False  # rows are the sync's record of what it found: scans create them
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # shown read-only; deleting one is allowed (the next scan re-reads it)

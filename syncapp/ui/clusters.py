@@ -1,6 +1,7 @@
 """Clusters: list, add, edit, test the connection, and start a task from what one holds."""
 
 from django.contrib import messages
+from django.db.models import ProtectedError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -30,6 +31,22 @@ def _edit(request, cluster: Cluster):
         messages.success(request, f"Cluster {saved} saved.")
         return redirect("ui:clusters")
     return render(request, "ui/cluster_form.html", {"form": form, "cluster": cluster})
+
+
+@require_POST
+def cluster_delete(request, pk: int):
+    """As the API's DELETE: refused, changing nothing, while a task uses the cluster."""
+    cluster = get_object_or_404(Cluster, pk=pk)
+    try:
+        cluster.delete()
+    except ProtectedError as refused:
+        tasks = sorted(str(t) for t in refused.protected_objects)
+        shown = "; ".join(tasks[:3]) + (" …" if len(tasks) > 3 else "")
+        used = f"{cluster} is used by {len(tasks)} task(s): {shown}."
+        messages.error(request, f"{used} Delete those first; nothing was changed.")
+    else:
+        messages.success(request, f"Cluster {cluster}: deleted.")
+    return redirect("ui:clusters")
 
 
 @require_POST

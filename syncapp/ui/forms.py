@@ -67,8 +67,8 @@ class ClusterForm(SecretsKeptWhenEmpty):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.initial["connect_keys"] = "\n".join(self.instance.connect_keys)
+        # One key per line, for a new cluster too (the model's default would show as "[]").
+        self.initial["connect_keys"] = "\n".join(self.instance.connect_keys or [])
 
     def clean_connect_keys(self) -> list[str]:
         keys = [k for k in re.split(r"[\s,]+", self.cleaned_data["connect_keys"]) if k]

@@ -40,6 +40,12 @@ urlpatterns = [
     console(
         "clusters/<int:pk>/", clusters.cluster_edit, "cluster-edit", ("syncapp.change_cluster",)
     ),
+    console(
+        "clusters/<int:pk>/delete/",
+        clusters.cluster_delete,
+        "cluster-delete",
+        ("syncapp.delete_cluster",),
+    ),
     console("clusters/<int:pk>/test/", clusters.cluster_test, "cluster-test", OPERATE_TASKS),
     console(
         "clusters/<int:pk>/services/",

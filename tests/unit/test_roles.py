@@ -171,3 +171,15 @@ def test_ensure_admin_creates_the_roles_and_puts_the_admin_in_its_group(monkeypa
     assert User.objects.get(username="admin").groups.filter(name=ADMIN).exists()
     viewer = Group.objects.get(name=VIEWER).permissions.values_list("codename", flat=True)
     assert set(viewer) == {"view_cluster", "view_synctask", "view_servicesync"}
+
+
+def test_the_admin_shows_but_never_edits_what_the_sync_records(user_with_role, task):
+    client = console_as(user_with_role(ADMIN, "boss"), staff=True)
+    form = client.get(f"/admin/syncapp/synctask/{task.pk}/change/").content.decode()
+    for field in ("last_scan_at", "last_error", "failing_since", "failures"):
+        assert f'name="{field}"' not in form, field
+    assert 'name="service_match_pattern"' in form
+    row = ServiceSync.objects.create(task=task, service="orders", last_error="boom")
+    shown = client.get(f"/admin/syncapp/servicesync/{row.pk}/change/").content.decode()
+    assert "boom" in shown and 'name="last_error"' not in shown and 'name="service"' not in shown
+    assert client.get("/admin/syncapp/servicesync/add/").status_code == 403

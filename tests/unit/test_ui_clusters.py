@@ -194,3 +194,30 @@ def test_too_many_names_for_the_pattern_column_are_refused_with_a_way_out(consol
     ).content.decode()
     assert "choose fewer, or write a pattern in Import Config" in body
     assert not SyncTask.objects.exists()
+
+
+def test_the_add_form_starts_with_an_empty_address_box(console):
+    body = console.get("/clusters/add/").content.decode()
+    box = re.search(r'<textarea name="connect_keys"[^>]*>(.*?)</textarea>', body, re.S)
+    assert box and box.group(1).strip() == ""
+
+
+def test_delete_a_cluster_no_task_uses(console, dst):
+    response = console.post(f"/clusters/{dst.pk}/delete/")
+    assert response.status_code == 302 and not Cluster.objects.filter(pk=dst.pk).exists()
+    assert "Cluster m-dst: deleted." in console.get("/clusters/").content.decode()
+
+
+def test_delete_of_a_cluster_in_use_is_refused_and_changes_nothing(console, src, dst):
+    SyncTask.objects.create(source=src, destination=dst)
+    console.post(f"/clusters/{dst.pk}/delete/")
+    assert Cluster.objects.filter(pk=dst.pk).exists() and SyncTask.objects.count() == 1
+    body = console.get("/clusters/").content.decode()
+    assert "m-dst is used by 1 task(s): m-src -&gt; m-dst (Service). Delete those first" in body
+
+
+def test_only_admins_see_or_use_cluster_delete(client, user_with_role, dst):
+    client.force_login(user_with_role("operator", "op"))
+    assert b"/delete/" not in client.get("/clusters/").content
+    assert client.post(f"/clusters/{dst.pk}/delete/").status_code == 403
+    assert Cluster.objects.filter(pk=dst.pk).exists()
