@@ -21,3 +21,8 @@ def short_duration(delta: timedelta) -> str:
 def lag(last_success_at: datetime | None, now: datetime) -> str:
     """How long since the last successful sync ('never' before the first one)."""
     return short_duration(now - last_success_at) if last_success_at else "never"
+
+
+def failing_for(failing_since: datetime | None, now: datetime) -> str:
+    """How long a run of failures has lasted ('' when nothing fails)."""
+    return short_duration(now - failing_since) if failing_since else ""

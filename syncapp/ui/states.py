@@ -5,8 +5,9 @@ loading every row: a task may hold tens of thousands of services.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Min, Q, Sum
 
 from syncapp.models import ServiceSync, SyncTask
 
@@ -23,6 +24,7 @@ class TaskCounts:
     errors: int = 0
     source_instances: int = 0
     dest_instances: int = 0
+    failing_since: datetime | None = None  # the oldest failure run among its rows
 
 
 def counts_by_task(task_ids) -> dict[int, TaskCounts]:
@@ -37,6 +39,7 @@ def counts_by_task(task_ids) -> dict[int, TaskCounts]:
             errors=Count("id", filter=~Q(last_error="")),
             source_instances=Sum("source_count"),
             dest_instances=Sum("dest_count"),
+            failing_since=Min("failing_since"),
         )
     )
     return {g.pop("task_id"): TaskCounts(**g) for g in grouped}
@@ -60,3 +63,9 @@ def service_state(row: ServiceSync) -> str:
     if row.last_success_at and row.source_count == row.dest_count:
         return SYNCED
     return SYNCING
+
+
+def task_failing_since(task: SyncTask, counts: TaskCounts) -> datetime | None:
+    """Since when something of the task fails: its own scans, or any of its rows."""
+    runs = [t for t in (task.failing_since, counts.failing_since) if t]
+    return min(runs) if runs else None

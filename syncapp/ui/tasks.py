@@ -10,9 +10,16 @@ from django.views.decorators.http import require_POST
 from syncapp import jobs
 from syncapp.config_sync import config_stats
 from syncapp.models import ConfigSync, ServiceSync, SyncTask
-from syncapp.ui.formatting import lag
+from syncapp.ui.formatting import failing_for, lag
 from syncapp.ui.forms import ImportForm
-from syncapp.ui.states import TaskCounts, counts_by_task, service_state, task_state
+from syncapp.ui.states import (
+    TaskCounts,
+    counts_by_task,
+    service_state,
+    task_failing_since,
+    task_state,
+)
+from syncapp.ways import Way, where_copies_go
 
 PAGE_SIZE = 50
 # Only what the services table shows: `leases` is a JSON list per row, costly to fetch.
@@ -28,6 +35,8 @@ SERVICE_COLUMNS = (
     "retired",
     "last_success_at",
     "last_error",
+    "failing_since",
+    "failures",
 )
 
 
@@ -36,26 +45,36 @@ def task_list(request):
     page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
     counts = counts_by_task(t.pk for t in page)
     configs = config_stats([t.pk for t in page if t.sync_type == SyncTask.CONFIG])
+    now = timezone.now()
     for task in page:
-        task.counts = counts.get(task.pk, TaskCounts())
+        describe(task, counts.get(task.pk, TaskCounts()), now)
         task.config_counts = configs.get(task.pk, {})
-        task.state = task_state(task, task.counts)
     return render(request, "ui/tasks.html", {"page": page, "import_form": ImportForm()})
 
 
 def task_detail(request, pk: int):
     task = get_object_or_404(SyncTask.objects.select_related("source", "destination"), pk=pk)
-    task.counts = counts_by_task([task.pk]).get(task.pk, TaskCounts())
-    task.state = task_state(task, task.counts)
+    now = timezone.now()
+    describe(task, counts_by_task([task.pk]).get(task.pk, TaskCounts()), now)
     search = request.GET.get("q", "").strip()
     if task.sync_type == SyncTask.CONFIG:
         return config_detail(request, task, search)
     page = Paginator(services_of(task, search), PAGE_SIZE).get_page(request.GET.get("page"))
-    now = timezone.now()
     for row in page:
         row.state = service_state(row)
         row.lag = lag(row.last_success_at, now)
+        row.failing_for = failing_for(row.failing_since, now)
+        row.way_ends = Way(task, row.reverse).ends
     return render(request, "ui/task.html", {"task": task, "page": page, "search": search})
+
+
+def describe(task: SyncTask, counts: TaskCounts, now) -> None:
+    """What the task's pages show of it, from its state readers."""
+    task.counts = counts
+    task.state = task_state(task, counts)
+    task.failing_since_shown = task_failing_since(task, counts)
+    task.failing_for = failing_for(task.failing_since_shown, now)
+    task.copies_go = where_copies_go(task)
 
 
 def config_detail(request, task: SyncTask, search: str):

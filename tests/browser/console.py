@@ -26,6 +26,28 @@ class Console:
         self.driver.save_screenshot(str(path))
         return path
 
+    def at_width(self, width: int) -> None:
+        """Resize so the page itself (the viewport) is `width` px wide, whatever the
+        browser's own frame takes."""
+        self.driver.set_window_size(width, 1000)
+        inner = self.driver.execute_script("return window.innerWidth")
+        self.driver.set_window_size(2 * width - inner, 1000)
+
+    def columns_off_screen(self, table_css: str) -> list[str]:
+        """Header texts of the table's columns not wholly inside the viewport (scrolled
+        horizontally or cut off): [] when a person sees every column."""
+        return self.driver.execute_script(
+            """
+            const table = document.querySelector(arguments[0]);
+            const width = document.documentElement.clientWidth;
+            const cells = [...table.querySelectorAll("thead th, tbody tr:first-child td")];
+            const off = cells.filter((cell) => cell.getBoundingClientRect().right > width + 0.5);
+            const page = document.documentElement.scrollWidth > width ? ["(page scrolls)"] : [];
+            return page.concat(off.map((cell) => cell.textContent.trim() || cell.tagName));
+            """,
+            table_css,
+        )
+
     def find(self, css: str):
         return WebDriverWait(self.driver, PAGE_TIMEOUT).until(
             shown.presence_of_element_located((By.CSS_SELECTOR, css))

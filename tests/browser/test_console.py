@@ -40,16 +40,30 @@ def line_of(text: str, needle: str) -> int:
 
 
 def service_states(console: Console) -> dict[str, tuple[str, str, str]]:
-    """name -> (state, source count, destination count), as the task page shows them."""
-    rows = console.driver.find_elements("css selector", "#services tbody tr[data-service]")
-    return {
-        row.get_attribute("data-service"): (
-            row.get_attribute("data-state"),
-            row.find_element("css selector", ".source-count").text,
-            row.find_element("css selector", ".dest-count").text,
-        )
-        for row in rows
-    }
+    """name -> (state, source count, destination count), as the task page shows them, read
+    in one script: the page swaps its rows while it updates itself."""
+    rows = console.driver.execute_script(
+        """
+        return [...document.querySelectorAll("#services tbody tr[data-service]")].map((row) => [
+            row.dataset.service, row.dataset.state,
+            row.querySelector(".source-count").textContent.trim(),
+            row.querySelector(".dest-count").textContent.trim(),
+        ]);
+        """
+    )
+    return {name: (state, source, dest) for name, state, source, dest in rows}
+
+
+def every_column_shows(console: Console, pages: list[tuple[str, str, str]]) -> None:
+    """At 1400 and 800 px, each page's table has every column on screen (screenshots)."""
+    for width in (1400, 800):
+        console.at_width(width)
+        for path, table, step in pages:
+            console.open(path)
+            console.find(table)
+            assert console.columns_off_screen(table) == [], (width, path)
+            console.shoot(f"{step}-{width}px")
+    console.at_width(1440)
 
 
 def test_import_sync_pause_resume_through_the_console(console, nacos, nacos_alt, source_fleet, tag):
@@ -90,25 +104,51 @@ def test_import_sync_pause_resume_through_the_console(console, nacos, nacos_alt,
     assert "Config applied: 3 change(s)." in console.text(".messages")
     console.shoot("import-applied")
 
-    # Instances registered at the source show up synced on the task's page.
+    # The import dialog speaks the YAML's field names and values, not the database's.
+    console.open_dialog("#import-config")
+    changed = good.replace(f'"{tag}-.*"', f'"{tag}-svc-.*"\n    autoScanAndAddService: false')
+    console.paste_yaml(changed)
+    console.submit_in_dialog("#dry-run")
+    diff = console.text("dialog[open] #diff")
+    console.shoot("import-update-diff")
+    assert f"serviceMatchPattern: {tag}-.* → {tag}-svc-.*" in diff, diff
+    assert "autoScanAndAddService: true → false" in diff, diff
+    assert not any(name in diff for name in ("service_match_pattern", "auto_scan", "True")), diff
+    console.find("dialog[open] [data-close]").click()
+
+    # Instances registered at the source show up synced on the task's page, which is open
+    # from before they exist and updates itself (no reload).
+    console.click_link(f"{tag}-src")
+    console.driver.execute_script("window.notReloaded = true")
     keys = [ServiceKey("public", "DEFAULT_GROUP", f"{tag}-svc-{s}") for s in range(SERVICES)]
     source_fleet.add_many(
         (key, Instance(f"10.77.{s}.{n + 1}", 8080))
         for s, key in enumerate(keys)
         for n in range(INSTANCES)
     )
-    console.click_link(f"{tag}-src")
     synced = {k.name: ("synced", str(INSTANCES), str(INSTANCES)) for k in keys}
-
-    def all_synced():
-        console.driver.refresh()
-        console.find("#services")
-        return service_states(console) == synced
-
-    wait_for(all_synced, SYNC_TIMEOUT, interval=2, what="every service synced in the page")
+    in_step = "return document.querySelector('#task-synced .figures').textContent"
+    wait_for(
+        lambda: service_states(console) == synced
+        and console.driver.execute_script(in_step) == f"{SERVICES} / {SERVICES}",
+        SYNC_TIMEOUT,
+        interval=1,
+        what="every service synced in the page, without a reload",
+    )
+    assert console.driver.execute_script("return window.notReloaded === true")
     assert console.find("#task-state").get_attribute("data-state") == "synced"
-    assert console.text("#task-synced") == f"{SERVICES} / {SERVICES}"
+    assert console.text("#live-stamp").startswith("updated ")
     console.shoot("task-services-synced")
+    task_page = console.path
+    every_column_shows(
+        console,
+        [
+            ("/", "#tasks", "tasks"),
+            (task_page, "#services", "task"),
+            ("/clusters/", "#clusters", "clusters"),
+        ],
+    )
+    console.open(task_page)
 
     # Pause, then resume.
     console.press_task_button("pause")

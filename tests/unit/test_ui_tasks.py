@@ -1,5 +1,6 @@
 """The console's Service Synchronization pages: login, paging, search, task actions."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -194,3 +195,43 @@ def test_delete_removes_the_task_and_its_rows(console, task):
     assert not SyncTask.objects.exists() and not ServiceSync.objects.exists()
     assert Cluster.objects.count() == 2
     assert console.post(f"/tasks/{task.pk}/delete/").status_code == 404
+
+
+def test_pages_show_since_when_and_how_often_things_fail(console, task):
+    started = timezone.now() - timedelta(hours=3, minutes=12, seconds=20)  # shown to the minute
+    add_services(task, 3, source_count=1, dest_count=1, last_success_at=timezone.now())
+    ServiceSync.objects.create(
+        task=task, service="broken", last_error="boom", failing_since=started, failures=7
+    )
+    listing = console.get("/").content.decode()
+    assert "3 / 4" in listing and 'aria-valuenow="3"' in listing and 'style="width: 75%"' in listing
+    assert "1 service in error" in listing
+    assert "for 3h 12m" in listing  # the task fails since its oldest failing row
+    page = console.get(f"/tasks/{task.pk}/").content.decode()
+    broken = page[page.index('data-service="broken"') :].split("</tr>")[0]
+    assert "for 3h 12m · 7 failures" in broken
+    assert f"failing since {timezone.localtime(started):%Y-%m-%d %H:%M:%S}" in broken
+    assert 'id="task-errors" class="error">1<' in page
+
+
+def test_a_task_pages_live_parts_carry_ids_the_page_script_swaps(console, task):
+    """console.js replaces each [data-live] element by the one of the same id it re-reads."""
+    for path in ("/", f"/tasks/{task.pk}/"):
+        body = console.get(path).content.decode()
+        live = re.findall(r'<div id="([\w-]+)" data-live>', body)
+        assert live and len(live) == len(set(live)), path
+        assert 'id="live-stamp"' in body, path
+        assert "{#" not in body and "{%" not in body, path  # no template comment shown as text
+    assert re.findall(r'<div id="([\w-]+)" data-live>', body) == ["task-summary", "task-rows"]
+
+
+def test_a_task_page_says_where_copies_land_at_the_destination(console):
+    zk = Cluster.objects.create(cluster_name="zk", cluster_type="ZOOKEEPER", connect_keys=["h:1"])
+    nacos = Cluster.objects.create(
+        cluster_name="n", cluster_type="NACOS", connect_keys=["h:2"], namespaces="dev,prod"
+    )
+    into_nacos = SyncTask.objects.create(source=zk, destination=nacos)
+    page = console.get(f"/tasks/{into_nacos.pk}/").content.decode()
+    assert 'id="task-copies-go">copies go to namespace &quot;dev&quot;<' in page
+    into_zk = SyncTask.objects.create(source=nacos, destination=zk)
+    assert 'id="task-copies-go"' not in console.get(f"/tasks/{into_zk.pk}/").content.decode()

@@ -2,13 +2,14 @@
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
-  // Destructive buttons ask first (the form carries its question).
-  document.querySelectorAll("form[data-confirm]").forEach((form) => {
-    form.addEventListener("submit", (event) => {
-      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
-    });
+  // Destructive buttons ask first (the form carries its question). Delegated: live parts
+  // of a page are replaced, their forms with them.
+  document.addEventListener("submit", (event) => {
+    const form = event.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
   });
 
+  startLiveUpdates();
   bindFileInputs(document);
   bindAsyncForms(document);
 
@@ -86,4 +87,48 @@ function bindAsyncForms(root) {
       bindAsyncForms(body.parentElement);
     });
   });
+}
+
+// Pages with [data-live] parts (task list, task page) re-read themselves: every few seconds
+// the same URL is fetched and each part is swapped for its new version, so states and counts
+// move without a reload. Not while the tab is hidden, a dialog is open or the user is using
+// a part (focus inside it). A failed read is said, with the time of the last good one: a page
+// that cannot update must not look current.
+function startLiveUpdates() {
+  const stamp = document.getElementById("live-stamp");
+  if (!stamp || !document.querySelector("[data-live]")) return;
+  const every = Number(stamp.dataset.every || 5) * 1000;
+  let lastGood = new Date();
+  const clock = (time) => time.toLocaleTimeString([], { hour12: false });
+  const busy = () =>
+    document.hidden ||
+    document.querySelector("dialog[open]") ||
+    document.activeElement?.closest("[data-live]");
+
+  async function update() {
+    if (busy()) return;
+    try {
+      const reply = await fetch(window.location.href, {
+        headers: { "X-Requested-With": "fetch" },
+        credentials: "same-origin",
+      });
+      if (new URL(reply.url).pathname !== window.location.pathname) {
+        throw new Error("logged out: reload the page");
+      }
+      if (!reply.ok) throw new Error(`the console answered ${reply.status}`);
+      const page = new DOMParser().parseFromString(await reply.text(), "text/html");
+      document.querySelectorAll("[data-live]").forEach((part) => {
+        const fresh = page.getElementById(part.id);
+        if (fresh) part.replaceWith(document.adoptNode(fresh));
+      });
+      lastGood = new Date();
+      stamp.textContent = `updated ${clock(lastGood)} (every ${every / 1000} s)`;
+      stamp.classList.remove("error");
+      stamp.dataset.updated = lastGood.toISOString();
+    } catch (error) {
+      stamp.textContent = `not updated since ${clock(lastGood)}: ${error.message}`;
+      stamp.classList.add("error");
+    }
+  }
+  window.setInterval(update, every);
 }
