@@ -2,11 +2,12 @@
 unreachable) within 15 s and for as long as it is down, and "synced" again once it is back,
 with nothing restarted by hand.
 
-Readers: `sync_status --json`, the REST API and /metrics (the console reads the same states as
-sync_status: tests/unit/test_sync_status.py). One storage mode only: the states come from the
+Readers: `sync_status --json`, the REST API, /metrics and the console's task list (the state
+of the task's row, as a person logged in sees it). One storage mode only: the states come from the
 same rows in both, and each case costs a kill and a restart.
 """
 
+import re
 import socket
 import time
 import uuid
@@ -19,6 +20,7 @@ from syncapp.registries.base import ClusterConfig, ServiceKey
 from syncapp.registries.consul import ConsulRegistry
 from syncapp.registries.nacos import NacosRegistry
 from tests.e2e.test_metrics import healthy, of_task, scrape
+from tests.e2e.test_secrets import admin_session
 from tests.support.configs import cluster, config_yaml, task
 from tests.support.product import wait_for
 from tests.support.zk import dubbo_provider, kazoo_client
@@ -48,13 +50,14 @@ def product(request, tmp_path_factory):
 
 
 class Readers:
-    """The task's state as sync_status, the API and /metrics tell it."""
+    """The task's state as sync_status, the API, /metrics and the console tell it."""
 
     def __init__(self, product, source: str, dest: str):
         self.product, self.source, self.dest = product, source, dest
         self.base = f"http://127.0.0.1:{product.port}"
         wait_for(lambda: healthy(self.base), 60, what="the web process")
         self.token = product.manage("api_token", "admin").stdout.strip()
+        self.console = admin_session(self.base, "e2e-admin-pw")  # tests.support.product
 
     def look(self) -> dict[str, str]:
         [shown] = [t for t in self.product.status() if t["source"] == self.source]
@@ -65,7 +68,14 @@ class Readers:
             "sync_status": shown["state"],
             "api": api["state"],
             "metrics": self.metrics_state(scrape(self.base, self.token)),
+            "console": self.console_state(api["id"]),
         }
+
+    def console_state(self, task_id: int) -> str:
+        """The state on the task's row of Service Synchronization (the console's list)."""
+        page = self.console.get(f"{self.base}/", timeout=10).text
+        shown = re.search(rf'<tr data-task="{task_id}" data-state="(\w+)"', page)
+        return shown.group(1) if shown else "not listed"
 
     def metrics_state(self, metrics) -> str:
         """What a Prometheus rule would conclude: errors of kind unreachable, or every
