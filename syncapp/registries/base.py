@@ -15,7 +15,40 @@ DEFAULT_CLUSTER = "DEFAULT"
 
 
 class RegistryError(Exception):
-    """A registry could not be read or written. Never to be read as "empty"."""
+    """A registry could not be read or written. Never to be read as "empty".
+
+    Raised as is when nothing more is known (an answer we cannot read, data we cannot write
+    in that registry's form); the adapter that saw the failure raises a subclass when it
+    knows which side of the wire failed, so that nobody has to guess it from the text."""
+
+
+class Unreachable(RegistryError):
+    """Nobody answered: connection refused or reset, a timeout, a lost session, no DNS name.
+    The same request may succeed later without anyone changing anything."""
+
+
+class Refused(RegistryError):
+    """The registry answered, and said no: an HTTP error status with the server's reason, a
+    failed login, a ZooKeeper NoAuth, a Nacos error response. Trying again rarely helps;
+    the message carries the registry's reason for a person to act on."""
+
+
+# Kinds of failure, as rows, tasks and /metrics name them.
+UNREACHABLE, REJECTED, OTHER, INTERNAL = "unreachable", "rejected", "other", "internal"
+ERROR_KINDS = (UNREACHABLE, REJECTED, OTHER, INTERNAL)
+
+
+def error_kind(exc: BaseException) -> str:
+    """The kind of a failure, decided by the type the adapter raised: "unreachable",
+    "rejected", "other" (a RegistryError of no known kind) or "internal" (not a
+    RegistryError at all: a bug of ours)."""
+    if isinstance(exc, Unreachable):
+        return UNREACHABLE
+    if isinstance(exc, Refused):
+        return REJECTED
+    if isinstance(exc, RegistryError):
+        return OTHER
+    return INTERNAL
 
 
 def error_text(exc: Exception) -> str:

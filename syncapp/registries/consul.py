@@ -18,7 +18,7 @@ Any other key is stored as `msesync-` + the key with every character other than
 `sync.instance.tag` is stored as `msesync-sync_2Einstance_2Etag`. Keys that start with
 `msesync-` are always encoded, so decoding (of keys with that prefix only) is exact.
 Limits Consul puts on what we can store: 64 keys, values of 512 characters, encoded keys of
-128; beyond them a registration fails with RegistryError.
+128; beyond them a registration fails with Refused (the agent's 400 and its reason).
 
 Tags: carried in metadata under `consul.tags` as a JSON list (tags may hold commas) when a
 service has any, and turned back into Tags when we register.
@@ -38,7 +38,15 @@ from urllib.parse import unquote_to_bytes, urlsplit
 import consul
 import requests
 
-from syncapp.registries.base import Instance, Registry, RegistryError, ServiceKey, brief
+from syncapp.registries.base import (
+    Instance,
+    Refused,
+    Registry,
+    RegistryError,
+    ServiceKey,
+    Unreachable,
+    brief,
+)
 from syncapp.registries.pollfeed import PollingFeed
 
 log = logging.getLogger(__name__)
@@ -52,10 +60,18 @@ ENCODED_PREFIX = "msesync-"
 RESERVED_PREFIX = "consul-"
 PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,128}")
 ENCODED_BODY = re.compile(r"(?:[A-Za-z0-9-]|_[0-9A-F]{2})*")
+# py-consul raises its base ConsulException both for an HTTP error ("500 <body>") and for an
+# answer it could not read ("Failed to decode JSON: ..."): only the first is a refusal.
+STATUS_ANSWER = re.compile(r"\d{3} ")
 
 
-class Refused(RegistryError):
-    """The agent answered, with an error (as opposed to not answering at all)."""
+def answer_error(exc: consul.ConsulException) -> RegistryError:
+    """What py-consul's exception means: the agent said no (an HTTP error status, with its
+    reason), or answered something we cannot use."""
+    message = brief(f"Consul: {exc}")
+    if type(exc) is not consul.ConsulException or STATUS_ANSWER.match(str(exc)):
+        return Refused(message)
+    return RegistryError(message)
 
 
 # --- metadata <-> Meta and Tags ----------------------------------------------------------
@@ -164,8 +180,8 @@ class ConsulRegistry(Registry):
                 failures.append(f"{self.config.connect_keys[index]}: {type(exc).__name__}")
                 self._current = (index + 1) % len(self.clients)
             except consul.ConsulException as exc:
-                raise Refused(brief(f"Consul: {exc}")) from exc
-        raise RegistryError(f"Consul unreachable ({'; '.join(failures)})")
+                raise answer_error(exc) from exc
+        raise Unreachable(f"Consul unreachable ({'; '.join(failures)})")
 
     def _write(self, operation, what: str) -> None:
         # py-consul's write calls answer False, not an error, for an HTTP 404.

@@ -24,7 +24,7 @@ up to 30 s stale; register and deregister are idempotent, so a stale read costs 
 import logging
 from urllib.parse import quote
 
-from syncapp.registries.base import Instance, Registry, RegistryError, ServiceKey
+from syncapp.registries.base import Instance, Refused, Registry, RegistryError, ServiceKey
 from syncapp.registries.http import HttpClient
 from syncapp.registries.pollfeed import PollingFeed
 
@@ -85,10 +85,8 @@ class EurekaRegistry(Registry):
 
     def _call(self, method: str, path: str, ok: tuple[int, ...], **kwargs):
         resp = self.http.request(method, path, **kwargs)
-        if resp.status_code not in ok:
-            raise RegistryError(
-                f"Eureka {method} {path}: HTTP {resp.status_code} {resp.text[:200]}"
-            )
+        if resp.status_code not in ok:  # the server answered no: its reason goes with it
+            raise Refused(f"Eureka {method} {path}: HTTP {resp.status_code} {resp.text[:200]}")
         return resp
 
     def _json(self, path: str, missing_ok: bool = False) -> dict | None:

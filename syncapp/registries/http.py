@@ -1,7 +1,8 @@
 """A small HTTP client shared by the HTTP-speaking adapters.
 
 Keeps one pooled session, tries each configured server in turn on connection errors,
-and turns every failure into RegistryError so no caller can mistake it for "empty".
+and turns every failure into RegistryError so no caller can mistake it for "empty": no
+answer from any server is Unreachable; what an answer means is for each adapter to say.
 """
 
 import itertools
@@ -11,7 +12,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from syncapp.registries.base import RegistryError
+from syncapp.registries.base import RegistryError, Unreachable
 
 TIMEOUT = (3.0, 10.0)  # connect, read
 
@@ -49,7 +50,7 @@ class HttpClient:
         return self.bases[start:] + self.bases[:start]
 
     def request(self, method: str, path: str, **kwargs) -> requests.Response:
-        """The response of the first server that answers; RegistryError if none does."""
+        """The response of the first server that answers; Unreachable if none does."""
         kwargs.setdefault("timeout", TIMEOUT)
         failures = []
         for base in self._order():
@@ -57,7 +58,7 @@ class HttpClient:
                 return self.session.request(method, base + path, **kwargs)
             except requests.RequestException as exc:
                 failures.append(f"{redacted(base)}: {type(exc).__name__}")
-        raise RegistryError(f"{method} {path} unreachable ({'; '.join(failures)})")
+        raise Unreachable(f"{method} {path} unreachable ({'; '.join(failures)})")
 
     def close(self) -> None:
         self.session.close()

@@ -1,7 +1,9 @@
 """An in-process registry for unit tests: same interface, no server.
 
 Clusters are looked up by name in a process-wide dict, so two ClusterConfigs with
-different names are two independent registries. `fail_reads` simulates an outage.
+different names are two independent registries. `fail_reads` and `fail_writes` simulate an
+outage (reads, or holds and lease renewals, raise Unreachable); `refuse_writes` a registry
+that answers no (holds and lease renewals raise Refused with that reason).
 """
 
 from syncapp.registries.base import (
@@ -9,9 +11,10 @@ from syncapp.registries.base import (
     ConfigItem,
     ConfigKey,
     Instance,
+    Refused,
     Registry,
-    RegistryError,
     ServiceKey,
+    Unreachable,
 )
 
 
@@ -20,6 +23,7 @@ class MemoryStore:
         self.services: dict[ServiceKey, dict[tuple, Instance]] = {}
         self.namespaces: set[str] = {"public"}
         self.fail_reads = False
+        self.fail_writes = False  # holds and lease renewals find the registry down
         self.beats = 0
         self.holds = 0  # hold() calls of connection-held adapters
         self.refuse_writes = ""  # a refusal reason: holds and lease renewals fail with it
@@ -51,7 +55,13 @@ class MemoryRegistry(Registry):
 
     def _check(self):
         if self.store.fail_reads:
-            raise RegistryError(f"{self.config.name} is down")
+            raise Unreachable(f"{self.config.name} is down")
+
+    def _check_writes(self):
+        if self.store.fail_writes:
+            raise Unreachable(f"{self.config.name} is down")
+        if self.store.refuse_writes:
+            raise Refused(self.store.refuse_writes)
 
     def namespaces(self) -> list[str]:
         return list(self.config.namespaces) or ["public"]
@@ -100,7 +110,7 @@ class MemoryRegistry(Registry):
     def write_config_item(self, item: ConfigItem, replaces_md5: str = "") -> None:
         current = self.store.configs.get(item.key)
         if replaces_md5 and current is not None and current.md5 != replaces_md5:
-            raise RegistryError(f"{item.key} changed meanwhile")
+            raise Refused(f"{item.key} changed meanwhile")  # a failed compare-and-swap
         self.store.configs[item.key] = item
         self.store.config_writes += 1
 
@@ -109,8 +119,7 @@ class MemoryRegistry(Registry):
         self.store.config_writes += 1
 
     def heartbeat(self, service: ServiceKey, instance: Instance) -> None:
-        if self.store.refuse_writes:
-            raise RegistryError(self.store.refuse_writes)
+        self._check_writes()
         self.store.beats += 1
         if instance.key not in self.store.services.get(service, {}):
             self.register(service, instance)
@@ -128,8 +137,7 @@ class HeldMemoryRegistry(MemoryRegistry):
         self._held: dict[ServiceKey, list[Instance]] = {}
 
     def hold(self, service: ServiceKey, instances: list[Instance]) -> None:
-        if self.store.refuse_writes:
-            raise RegistryError(self.store.refuse_writes)
+        self._check_writes()
         for instance in self._held.get(service, []):
             self.store.services.get(service, {}).pop(instance.key, None)
         for instance in instances:

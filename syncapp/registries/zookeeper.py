@@ -2,7 +2,9 @@
 
 Connect keys: `host[:port]` (port 2181 by default), joined by commas into one kazoo connect
 string. One KazooClient per adapter, started on first use with a bounded connection timeout;
-every request is bounded too, and any kazoo failure is a RegistryError (never an empty list).
+every request is bounded too, and any kazoo failure is a RegistryError (never an empty list):
+Unreachable for no answer (connection loss, session expiry, time-outs), Refused for the
+server's own error codes (NoAuth, NoNode where a node must exist...); see `kazoo_error`.
 
 Two layouts, told apart by the service name (namespace and group are always ""):
 - `providers:<interface>:<version>:<group>`, the name Dubbo's own Nacos registry uses:
@@ -29,11 +31,32 @@ import threading
 import time
 
 from kazoo.client import KazooClient, KazooState
-from kazoo.exceptions import KazooException, NodeExistsError, NoNodeError
+from kazoo.exceptions import (
+    ConnectionDropped,
+    ConnectionLoss,
+    KazooException,
+    NodeExistsError,
+    NoNodeError,
+    OperationTimeoutError,
+    RequestTimeoutError,
+    SASLException,
+    SessionExpiredError,
+    SessionMovedError,
+    UnknownSessionError,
+    ZookeeperError,
+    ZookeeperStoppedError,
+)
 from kazoo.handlers.threading import KazooTimeoutError
 
 from syncapp.registries import curator, dubbo_url, zk_config, zk_watch
-from syncapp.registries.base import Instance, Registry, RegistryError, ServiceKey
+from syncapp.registries.base import (
+    Instance,
+    Refused,
+    Registry,
+    RegistryError,
+    ServiceKey,
+    Unreachable,
+)
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 2181
@@ -45,6 +68,19 @@ DUBBO_ROOT = "/dubbo"
 DUBBO_NON_PROVIDERS = ("consumers:", "routers:", "configurators:")
 CURATOR_ROOT = "/services"
 KAZOO_ERRORS = (KazooException, KazooTimeoutError)
+# No answer from the ensemble: the session or its connection is gone (ConnectionClosedError is
+# a SessionExpiredError), a request or the connect timed out, or our client is stopped.
+NO_ANSWER = (
+    ConnectionLoss,
+    ConnectionDropped,
+    SessionExpiredError,
+    SessionMovedError,
+    UnknownSessionError,
+    OperationTimeoutError,
+    RequestTimeoutError,
+    KazooTimeoutError,
+    ZookeeperStoppedError,
+)
 WRITER_KEY = "sourceClusterId"  # the engine's marker of who wrote a copy (none: a native)
 
 
@@ -106,7 +142,7 @@ class ZookeeperRegistry(Registry):
         try:
             zk.start(timeout=CONNECT_TIMEOUT)  # on time-out kazoo stops and closes itself
         except KAZOO_ERRORS as error:
-            raise RegistryError(f"ZooKeeper {self.hosts}: cannot connect: {error}") from None
+            raise kazoo_error(f"ZooKeeper {self.hosts}: cannot connect: {error}", error) from None
         zk.add_listener(self._on_state)
         return zk
 
@@ -122,7 +158,7 @@ class ZookeeperRegistry(Registry):
         except ok:
             return None
         except KAZOO_ERRORS as error:
-            raise RegistryError(f"ZooKeeper {self.hosts}: {op} {path}: {error!r}") from None
+            raise kazoo_error(f"ZooKeeper {self.hosts}: {op} {path}: {error!r}", error) from None
 
     def _one(self, op: str, path: str, *, ok=(), **kwargs):
         return self._batch(op, [path], ok=ok, **kwargs)[0]
@@ -206,7 +242,7 @@ class ZookeeperRegistry(Registry):
         try:
             return fn(self._client(), *args)
         except KAZOO_ERRORS as error:
-            raise RegistryError(f"ZooKeeper {self.hosts}: {what} {path}: {error!r}") from None
+            raise kazoo_error(f"ZooKeeper {self.hosts}: {what} {path}: {error!r}", error) from None
 
     def watch(self, on_change) -> bool:
         self._watcher = zk_watch.ServiceWatcher(self._client(), on_change)
@@ -337,6 +373,16 @@ class ZookeeperRegistry(Registry):
 
 
 # --- helpers ---------------------------------------------------------------------------
+
+
+def kazoo_error(message: str, error: Exception) -> RegistryError:
+    """A kazoo failure as its kind: no answer, or the server's error code (a ZookeeperError
+    that is not about the connection: NoAuth, NoNode, BadVersion...) or a failed SASL login."""
+    if isinstance(error, NO_ANSWER):
+        return Unreachable(message)
+    if isinstance(error, (ZookeeperError, SASLException)):
+        return Refused(message)
+    return RegistryError(message)
 
 
 def _nameable(interface: str) -> bool:

@@ -14,7 +14,7 @@ On reconnect every listened config is listened again and "re-read everything" is
 import logging
 import threading
 
-from syncapp.registries.base import ConfigItem, ConfigKey, RegistryError, error_text
+from syncapp.registries.base import ConfigItem, ConfigKey, Refused, RegistryError, error_text
 from syncapp.registries.nacos.grpc_conn import GrpcConnection
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class GrpcConfigs:
         if answer.get("errorCode") == NOT_FOUND:
             return None
         if answer.get("resultCode", 200) != 200:
-            raise RegistryError(f"Nacos ConfigQueryRequest {key}: {answer.get('message')}")
+            raise Refused(f"Nacos ConfigQueryRequest {key}: {answer.get('message')}")
         return ConfigItem(key, answer.get("content") or "", type=answer.get("contentType") or "")
 
     def listen(self, configs: dict[ConfigKey, str]) -> None:

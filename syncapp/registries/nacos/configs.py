@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 
-from syncapp.registries.base import ConfigItem, ConfigKey, RegistryError
+from syncapp.registries.base import ConfigItem, ConfigKey, Refused, RegistryError
 from syncapp.registries.nacos.http_api import NacosHttp, NotServed
 
 log = logging.getLogger(__name__)
@@ -206,6 +206,6 @@ class HttpConfigs:
         resp = self.http.http.request(method, path, params=params, data=form, headers=headers)
         text = resp.text.strip()
         if resp.status_code != 200 or not (text == "true" or '"data":true' in text):
-            raise RegistryError(
+            raise Refused(
                 f"Nacos {method} {path}: HTTP {resp.status_code} {' '.join(text.split())[:300]}"
             )

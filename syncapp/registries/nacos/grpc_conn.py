@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import grpc
 
-from syncapp.registries.base import RegistryError, brief
+from syncapp.registries.base import Refused, RegistryError, Unreachable, brief
 from syncapp.registries.nacos import wire
 
 log = logging.getLogger(__name__)
@@ -49,8 +49,27 @@ CHANNEL_OPTIONS = [
 ]
 
 
+# gRPC statuses that mean no answer came: the server is down or went away (UNAVAILABLE),
+# the call ran out of time, or the channel was closed under it. Any other status is the
+# server's own answer (UNIMPLEMENTED, UNAUTHENTICATED, INTERNAL...).
+NO_ANSWER = (
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.CANCELLED,
+)
+
+
 class NacosGrpcError(RegistryError):
-    """The server refused a request, or could not be reached over gRPC."""
+    """The server refused a request, or could not be reached over gRPC (raised as one of the
+    two subclasses below; callers that only care that gRPC failed catch this)."""
+
+
+class GrpcUnreachable(NacosGrpcError, Unreachable):
+    """No answer over gRPC: the server is down, the stream was lost, a call timed out."""
+
+
+class GrpcRefused(NacosGrpcError, Refused):
+    """The server answered with an error response (its code and message kept)."""
 
 
 def grpc_address(http_address: str) -> str:
@@ -108,7 +127,7 @@ class GrpcConnection:
         answer_kind, answer = self._call(link, kind, body, timeout)
         if answer_kind == "ErrorResponse" or answer.get("resultCode", 200) != 200:
             code = answer.get("errorCode")
-            raise NacosGrpcError(brief(f"Nacos {kind}: refused ({code}): {answer.get('message')}"))
+            raise GrpcRefused(brief(f"Nacos {kind}: refused ({code}): {answer.get('message')}"))
         return answer
 
     def ask(self, kind: str, body: dict, timeout: float = REQUEST_TIMEOUT) -> dict:
@@ -123,7 +142,8 @@ class GrpcConnection:
         except grpc.RpcError as exc:
             if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
                 link.broken.set()
-            raise NacosGrpcError(f"Nacos {kind} at {self.address}: {exc.code().name}") from None
+            failed = GrpcUnreachable if exc.code() in NO_ANSWER else GrpcRefused
+            raise failed(f"Nacos {kind} at {self.address}: {exc.code().name}") from None
         self._last_used = time.monotonic()
         return wire.decode(raw)
 
@@ -133,8 +153,8 @@ class GrpcConnection:
         """The live link: connects on first use; after a break, waits for the watchdog's
         reconnect (which restores our registrations first), or raises when unreachable."""
         with self._lock:
-            if self._closed.is_set():
-                raise NacosGrpcError(f"connection to {self.address} closed")
+            if self._closed.is_set():  # closed by its owner: no answer will come on it
+                raise GrpcUnreachable(f"connection to {self.address} closed")
             if self._watchdog is None:
                 self._link = self._open()
                 self._ready.set()
@@ -145,7 +165,7 @@ class GrpcConnection:
         if not self._ready.is_set():
             self._retry_now.set()  # someone needs it: skip what is left of the back-off
         if not self._ready.wait(CONNECT_TIMEOUT) or self._link is None:
-            raise NacosGrpcError(f"Nacos gRPC {grpc_address(self.address)} unreachable")
+            raise GrpcUnreachable(f"Nacos gRPC {grpc_address(self.address)} unreachable")
         return self._link
 
     def _open(self) -> Link:
@@ -155,7 +175,7 @@ class GrpcConnection:
             grpc.channel_ready_future(channel).result(timeout=CONNECT_TIMEOUT)
         except grpc.FutureTimeoutError:
             channel.close()
-            raise NacosGrpcError(f"Nacos gRPC {target} unreachable") from None
+            raise GrpcUnreachable(f"Nacos gRPC {target} unreachable") from None
         unary = channel.unary_unary("/Request/request")
         probe = Link(channel, unary, queue.Queue(), "")
         _, checked = self._call(probe, "ServerCheckRequest", {"module": "internal"}, 5.0)
@@ -190,7 +210,7 @@ class GrpcConnection:
                 return
             if time.monotonic() > deadline:
                 link.close()
-                raise NacosGrpcError(f"Nacos did not accept the connection: {answer}")
+                raise GrpcRefused(f"Nacos did not accept the connection: {answer}")
             time.sleep(0.02)
 
     # --- the server's side of the stream ----------------------------------------

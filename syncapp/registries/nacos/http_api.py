@@ -16,6 +16,7 @@ import time
 from syncapp.registries.base import (
     DEFAULT_GROUP,
     ClusterConfig,
+    Refused,
     RegistryError,
     ServiceKey,
     brief,
@@ -32,8 +33,9 @@ LOGIN_RETRY = TOKEN_MARGIN + 60  # a refused login is tried again a minute later
 LOGIN_PATHS = ("/v3/auth/user/login", "/v1/auth/login")
 
 
-class NotServed(RegistryError):
-    """This server does not serve that API: try the other flavour."""
+class NotServed(Refused):
+    """This server does not serve that API: try the other flavour. A refusal (404/410) when
+    no flavour is served."""
 
 
 def _token_of(resp) -> tuple[str, float]:
@@ -108,11 +110,9 @@ class NacosHttp:
         if resp.status_code in NOT_SERVED:
             raise NotServed(f"Nacos {method} {path}: HTTP {resp.status_code} {reason(resp)}")
         if resp.status_code in (401, 403) and self._login_error:
-            raise RegistryError(
-                f"Nacos {method} {path}: HTTP {resp.status_code} ({self._login_error})"
-            )
+            raise Refused(f"Nacos {method} {path}: HTTP {resp.status_code} ({self._login_error})")
         if resp.status_code != 200:
-            raise RegistryError(f"Nacos {method} {path}: HTTP {resp.status_code} {reason(resp)}")
+            raise Refused(f"Nacos {method} {path}: HTTP {resp.status_code} {reason(resp)}")
         return resp.text
 
     def json(self, method: str, path: str, params: dict | None = None, data=None):
