@@ -36,7 +36,7 @@ class SyncTaskAdmin(admin.ModelAdmin):
     list_select_related = ("source", "destination")
     actions = ("pause", "resume")
     # Written by the sync, read by people: editing them would only make the state lie.
-    readonly_fields = ("last_scan_at", "last_error", "failing_since", "failures")
+    readonly_fields = ("last_scan_at", "last_error", "error_kind", "failing_since", "failures")
 
     def has_operate_permission(self, request) -> bool:
         """The operator role (syncapp/roles.py): a viewer sees the actions' results only."""

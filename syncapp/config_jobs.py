@@ -16,7 +16,7 @@ from syncapp.connections import registry_for
 from syncapp.engine.configs import config_root, plan_configs
 from syncapp.jobs import logged_failure
 from syncapp.models import SyncTask, outcome
-from syncapp.registries.base import ConfigKey
+from syncapp.registries.base import OTHER, ConfigKey, error_kind
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +48,13 @@ def sync_configs(task_id: int, keys: list | None = None) -> None:
         kept = apply_configs(dest, changes)
     except Exception as exc:  # on the task; the next pass tries again
         error = logged_failure(f"config sync of {task}", exc)
-        SyncTask.objects.filter(pk=task_id).update(**outcome(error, timezone.now()))
+        failed = outcome(error, timezone.now(), kind=error_kind(exc))
+        SyncTask.objects.filter(pk=task_id).update(**failed)
         return
+    # Not a failure of any registry: what msesync chose not to do, for a person to look at.
     note = f"{len(kept)} entries kept: they hold entries not ours" if kept else ""
     now = timezone.now()
-    SyncTask.objects.filter(pk=task_id).update(last_scan_at=now, **outcome(note, now))
+    SyncTask.objects.filter(pk=task_id).update(last_scan_at=now, **outcome(note, now, kind=OTHER))
 
 
 def apply_configs(dest, changes) -> list[str]:
@@ -116,11 +118,13 @@ def _pass(task: SyncTask, source, dest, keys) -> None:
         found = config_sync.sync_items(task, source, dest, keys)
     except Exception as exc:  # on the task; the next pass tries again
         error = logged_failure(f"config sync of {task}", exc)
-        SyncTask.objects.filter(pk=task.pk).update(**outcome(error, timezone.now()))
+        failed = outcome(error, timezone.now(), kind=error_kind(exc))
+        SyncTask.objects.filter(pk=task.pk).update(**failed)
         return
     if found.writes:
         log.info("config pass of %s: %d writes, %d in step", task, found.writes, found.in_step)
     if keys is not None:  # a few configs: the task's summary is the full passes' to write
         return
     now = timezone.now()
-    SyncTask.objects.filter(pk=task.pk).update(last_scan_at=now, **outcome(found.note(), now))
+    recorded = outcome(found.note(), now, kind=found.kind())
+    SyncTask.objects.filter(pk=task.pk).update(last_scan_at=now, **recorded)

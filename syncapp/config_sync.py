@@ -18,7 +18,7 @@ from django.db.models import Count, Q, Sum
 from syncapp import patterns
 from syncapp.engine import config_items as engine
 from syncapp.models import ConfigSync, SyncTask
-from syncapp.registries.base import ConfigKey, RegistryError
+from syncapp.registries.base import OTHER, ConfigKey, RegistryError, error_kind
 
 log = logging.getLogger(__name__)
 WRITERS = 16  # registry calls of one pass in parallel
@@ -31,6 +31,7 @@ class Outcome:
     writes: int = 0
     conflicts: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    error_kinds: list[str] = field(default_factory=list)  # of `errors`, in their order
 
     def note(self) -> str:
         """The task's last_error: errors first, then conflicts (the task page lists them)."""
@@ -38,6 +39,13 @@ class Outcome:
         if self.conflicts:
             lines.append(f"{len(self.conflicts)} config conflicts, e.g. {self.conflicts[0]}")
         return "\n".join(lines)
+
+    def kind(self) -> str:
+        """The note's kind: its first error's; conflicts alone are "other" (no registry
+        failed: both sides changed, for a person to decide)."""
+        if self.error_kinds:
+            return self.error_kinds[0]
+        return OTHER if self.conflicts else ""
 
 
 def matching(registry, namespaces, pattern: str) -> dict[ConfigKey, str]:
@@ -121,6 +129,7 @@ def _attempt(decision, key, source, dest, a, b):
 def _record(task, key, row, seen, decision, result, a, b, outcome: Outcome) -> None:
     if isinstance(result, RegistryError):
         outcome.errors.append(f"{key}: {result}")
+        outcome.error_kinds.append(error_kind(result))
         record_error(task, key, row, str(result))
         return
     written = result

@@ -20,7 +20,7 @@ from syncapp.engine.configs import config_root
 from syncapp.jobs import active_tasks
 from syncapp.models import ServiceSync, SyncTask, outcome
 from syncapp.registries import registry_class
-from syncapp.registries.base import ServiceKey
+from syncapp.registries.base import INTERNAL, ServiceKey
 from syncapp.ways import ways_of
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,8 @@ class Feeds:
         its task re-read whole at once (the feed lost track); the task says so until then."""
         log.warning("change feed of task %s (%s) stopped: %s; restarting", *way, failure)
         note = f"change feed stopped ({failure}); restarted"
-        SyncTask.objects.filter(pk=way[0]).update(**outcome(note, timezone.now()))
+        # Feeds retry a registry's errors themselves: only a bug of ours stops one.
+        SyncTask.objects.filter(pk=way[0]).update(**outcome(note, timezone.now(), kind=INTERNAL))
         self.stop(way)
         self.note(way, EVERYTHING)
 

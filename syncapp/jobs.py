@@ -19,7 +19,7 @@ from syncapp.connections import registry_for
 from syncapp.engine import sync_one_service
 from syncapp.engine.naming import dest_service_key
 from syncapp.models import ServiceSync, SyncTask, outcome
-from syncapp.registries.base import RegistryError, ServiceKey, error_text
+from syncapp.registries.base import RegistryError, ServiceKey, error_kind, error_text
 from syncapp.ways import Way, ways_of
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def scan_task(task_id: int) -> list[int]:
     if task.paused or task.sync_type != SyncTask.SERVICE:
         return []
     full = coalesce.take_full_scan(task_id)
-    row_ids, errors = [], []
+    row_ids, errors, kinds = [], [], []
     for way in ways_of(task):
         trusted = feed_trusted(way)
         if not full and trusted:
@@ -86,13 +86,16 @@ def scan_task(task_id: int) -> list[int]:
         except Exception as exc:  # on the task; the other way and the next scan go on
             # "src -> dst:" names the way at fault (/metrics counts it against that way).
             errors.append(f"{way.ends}: {logged_failure(f'scan of {task}', exc)}")
+            kinds.append(error_kind(exc))
             continue
         # A full scan of a trusted way finds new and gone services; the feed covers the rest.
         row_ids += rows_the_feed_cannot_cover(way) if trusted else listed
     if errors and full:
         coalesce.full_scan_again(task_id)
     now = timezone.now()
-    SyncTask.objects.filter(pk=task.pk).update(last_scan_at=now, **outcome("\n".join(errors), now))
+    # One kind per task: the first failing way's (a way's line of the error names its way).
+    failed = outcome("\n".join(errors), now, kind=kinds[0] if kinds else "")
+    SyncTask.objects.filter(pk=task.pk).update(last_scan_at=now, **failed)
     return row_ids
 
 
@@ -232,7 +235,7 @@ def record_failure(row: ServiceSync, exc: Exception, duration: float | None = No
     an unchanged source and record a success that hides the failure."""
     now = timezone.now()
     ServiceSync.objects.filter(pk=row.pk).update(
-        **outcome(logged_failure(f"sync of {row}", exc), now),
+        **outcome(logged_failure(f"sync of {row}", exc), now, kind=error_kind(exc)),
         last_error_at=now,
         last_duration=duration,
         source_digest="",
@@ -289,6 +292,7 @@ def record_success(
         source_digest=result.digest,
         **changed,
         last_success_at=now,
-        **outcome(error, now, attempt=False),  # a kept keeper error: its run goes on
+        # A kept keeper error: its run goes on, with the kind the keeper stored.
+        **outcome(error, now, attempt=False, kind=None),
         last_duration=duration,
     )

@@ -80,19 +80,27 @@ class Failing(models.Model):
 
     failing_since = models.DateTimeField(null=True, blank=True, editable=False)
     failures = models.IntegerField(default=0, editable=False)
+    # The last error's kind, decided where it happened (registries.base.error_kind):
+    # unreachable, rejected, other or internal. "" with an error: written before this field
+    # existed (/metrics then reads the kind from the text).
+    error_kind = models.CharField(max_length=16, blank=True, editable=False)
 
     class Meta:
         abstract = True
 
 
-def outcome(error: str, now, attempt: bool = True) -> dict:
+def outcome(error: str, now, attempt: bool = True, kind: str | None = "") -> dict:
     """The fields of an update that records an outcome: "" is a success and ends the run; an
     error starts one (or goes on with it: `failing_since` keeps its first failure). `attempt`
-    False: the error stands but nothing new was tried (a kept error), so nothing is counted."""
+    False: the error stands but nothing new was tried (a kept error), so nothing is counted.
+    `kind`: the error's kind (registries.base.error_kind); None leaves the stored one, for an
+    error kept as it was found."""
     if not error:
-        return {"last_error": "", "failing_since": None, "failures": 0}
+        return {"last_error": "", "error_kind": "", "failing_since": None, "failures": 0}
     since = Coalesce(F("failing_since"), Value(now, output_field=DateTimeField()))
     fields = {"last_error": error[:2000], "failing_since": since}
+    if kind is not None:
+        fields["error_kind"] = kind
     if attempt:
         fields["failures"] = F("failures") + 1
     return fields

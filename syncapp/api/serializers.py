@@ -74,11 +74,13 @@ class SyncTaskSerializer(serializers.ModelSerializer):
             "paused",
             "last_scan_at",
             "last_error",
+            "error_kind",
             "failing_since",
             "failures",
             "state",
         ]
-        read_only_fields = ["paused", "last_scan_at", "last_error"]  # failing_*: not editable
+        # error_kind, failing_*: not editable fields, read-only anyway
+        read_only_fields = ["paused", "last_scan_at", "last_error"]
 
     def validate(self, attrs):
         source, dest = _current(self, attrs, "source"), _current(self, attrs, "destination")
@@ -115,6 +117,7 @@ class ServiceSyncSerializer(serializers.ModelSerializer):
             "retired",
             "last_success_at",
             "last_error",
+            "error_kind",
             "last_error_at",
             "failing_since",
             "failures",

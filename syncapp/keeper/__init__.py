@@ -23,16 +23,19 @@ from django.utils import timezone
 
 from syncapp.feeds import Feeds
 from syncapp.keeper import leases
+from syncapp.keeper.leases import Failed
 from syncapp.keeper.plan import LeasePlan, Target
 from syncapp.membership import Membership, owner_of
 from syncapp.models import Cluster, ServiceSync, outcome
-from syncapp.registries.base import RegistryError
+from syncapp.registries.base import UNREACHABLE, RegistryError
 
 log = logging.getLogger(__name__)
 HANDOVER_GRACE = 2.0  # Nacos lists a new registration ~0.6 s after it; its push takes ~0.55 s
 RELOAD_EVERY = 60.0  # seconds between full reads of every row (changes arrive every step)
 KEEPER_ERROR = ServiceSync.KEEPER_ERROR  # how our errors start on a row (see there)
-CONNECTION_LOST = "unreachable: the connection holding our copies is down; reconnecting"
+CONNECTION_LOST = Failed(
+    "unreachable: the connection holding our copies is down; reconnecting", UNREACHABLE
+)
 ROWS_PER_STATEMENT = 500  # SQLite limits a statement's parameters
 
 
@@ -64,7 +67,7 @@ class Keeper:
         self.status: dict = {}
         self.held_clusters: dict[int, Cluster] = {}  # clusters whose copies we may hold
         self.released: dict[Target, float] = {}  # share given away -> when we noticed
-        self.failed_holds: dict[Target, str] = {}  # held services whose last write failed
+        self.failed_holds: dict[Target, Failed] = {}  # held services whose last write failed
         self._owned: dict[Target, bool] = {}  # owns_target's answers for `_owned_for`
         self._owned_for: tuple[str, ...] = ()
         self._membership_lock = threading.Lock()
@@ -141,7 +144,7 @@ class Keeper:
     # --- the outcome of holds: on the rows ------------------------------------------------
 
     def record_written(self, cluster: Cluster, outcomes: dict, counts: bool = True) -> None:
-        """Outcomes per destination service (None: kept; else why not) go on their rows: an
+        """Outcomes per destination service (None: kept; else Failed) go on their rows: an
         error until a later success clears it; with `counts` (held copies), each kept set's
         rows get the count of copies now held. Every round writes only what changed (rows
         already showing an error are left alone), whatever the number of services."""
@@ -159,16 +162,17 @@ class Keeper:
     def _rows(self, targets) -> list[int]:
         return [row for t in targets for row in self.plan.rows_of.get(t, ())]
 
-    def _write_errors(self, cluster: Cluster, errors: dict[Target, str]) -> None:
-        by_text: dict[str, list[Target]] = {}
-        for target, error in errors.items():
-            by_text.setdefault(f"{KEEPER_ERROR}{cluster}: {error}"[:2000], []).append(target)
+    def _write_errors(self, cluster: Cluster, errors: dict[Target, Failed]) -> None:
+        by_error: dict[tuple[str, str], list[Target]] = {}
+        for target, (error, kind) in errors.items():
+            text = f"{KEEPER_ERROR}{cluster}: {error}"[:2000]
+            by_error.setdefault((text, kind), []).append(target)
         now = timezone.now()
-        for text, targets in by_text.items():
+        for (text, kind), targets in by_error.items():
             for chunk in chunks(self._rows(targets)):
                 # A round that repeats the same error is not counted again (a 5 s beat).
                 rows = ServiceSync.objects.filter(pk__in=chunk).exclude(last_error=text)
-                rows.update(**outcome(text, now), last_error_at=now)
+                rows.update(**outcome(text, now, kind=kind), last_error_at=now)
 
     def _clear_errors(self, targets: list[Target]) -> None:
         for chunk in chunks(self._rows(targets)):

@@ -10,17 +10,30 @@ beats, ZooKeeper (re-created if its session lost it).
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 from syncapp.connections import registry_for
 from syncapp.engine.naming import dest_service_key
 from syncapp.models import Cluster, ServiceSync
-from syncapp.registries.base import Instance, RegistryError, ServiceKey
+from syncapp.registries.base import Instance, RegistryError, ServiceKey, error_kind
 from syncapp.ways import Way
 
 log = logging.getLogger(__name__)
 RENEW_THREADS = 16
 
 Beat = tuple[ServiceKey, Instance]
+
+
+class Failed(NamedTuple):
+    """Why a hold or renewal failed: the registry's words and the kind of failure, taken
+    from the exception where it was raised (the rows store both)."""
+
+    text: str
+    kind: str
+
+    @classmethod
+    def of(cls, exc: Exception) -> "Failed":
+        return cls(str(exc), error_kind(exc))
 
 
 def leased_rows(everything: bool = False):
@@ -72,7 +85,7 @@ def keep(cluster: Cluster, beats: list[Beat], withdraw_others: bool = False, on_
 
     `withdraw_others`: `beats` is everything that should be held there, so copies this
     process holds for any other service are withdrawn. `on_holds(cluster, outcomes,
-    counts=True)` hears how each destination service went (None: kept; else why not), to
+    counts=True)` hears how each destination service went (None: kept; else Failed), to
     write it on their rows: every set written where copies are held (with the count now
     held), every service renewed elsewhere (`counts=False`: its job wrote the count).
     """
@@ -82,7 +95,7 @@ def keep(cluster: Cluster, beats: list[Beat], withdraw_others: bool = False, on_
     except RegistryError as exc:
         log.warning("%s: cannot keep %d registrations: %s", cluster, len(beats), exc)
         if on_holds is not None:
-            on_holds(cluster, {target: str(exc) for target, _ in beats}, counts=False)
+            on_holds(cluster, {target: Failed.of(exc) for target, _ in beats}, counts=False)
         return len(beats)
     if held:
         groups = by_target(beats)
@@ -101,9 +114,9 @@ def keep(cluster: Cluster, beats: list[Beat], withdraw_others: bool = False, on_
     return failures
 
 
-def per_target(beats: list[Beat], outcomes: list[str | None]) -> dict[ServiceKey, str | None]:
+def per_target(beats: list[Beat], outcomes: list[Failed | None]) -> dict[ServiceKey, Failed | None]:
     """Each destination service's outcome: the first of its renewals that failed, or None."""
-    result: dict[ServiceKey, str | None] = {}
+    result: dict[ServiceKey, Failed | None] = {}
     for (target, _), error in zip(beats, outcomes, strict=True):
         if result.get(target) is None:
             result[target] = error
@@ -112,9 +125,9 @@ def per_target(beats: list[Beat], outcomes: list[str | None]) -> dict[ServiceKey
 
 def hold_all(
     dest, groups: dict[ServiceKey, list[Instance]], force: bool = False
-) -> dict[ServiceKey, str | None]:
+) -> dict[ServiceKey, Failed | None]:
     """Hold each service's set (empty: withdraw); returns each written set's outcome: None
-    when held, else why it failed. `force`: write sets held already too (a job found them
+    when held, else why it failed (Failed). `force`: write sets held already too (a job found them
     missing at the destination).
 
     Sets held already are skipped here, not in a pool thread: a full round re-holds 10,000
@@ -135,23 +148,23 @@ def run_all(work, items) -> list:
         return list(pool.map(work, items))
 
 
-def _hold(dest, target: ServiceKey, copies: list[Instance]) -> str | None:
+def _hold(dest, target: ServiceKey, copies: list[Instance]) -> Failed | None:
     try:
         dest.hold(target, copies)
         return None
     except RegistryError as exc:
         log.warning("holding %s at %s failed: %s", target, dest.config.name, exc)
-        return str(exc)
+        return Failed.of(exc)
 
 
-def _beat(dest, service: ServiceKey, instance: Instance) -> str | None:
+def _beat(dest, service: ServiceKey, instance: Instance) -> Failed | None:
     """None when renewed, else why not."""
     try:
         dest.heartbeat(service, instance)
         return None
     except RegistryError as exc:
         log.debug("heartbeat of %s %s failed: %s", service, instance.key, exc)
-        return str(exc)
+        return Failed.of(exc)
 
 
 def renew_leases(cluster_id: int) -> int:

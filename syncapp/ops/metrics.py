@@ -15,8 +15,11 @@ Definitions:
 - sync lag: now minus the OLDEST last_success_at among services that succeeded once, i.e. how
   stale the least recently confirmed service is (Config: now minus the last pass). Services
   that never succeeded are counted by msesync_task_services_unsynced instead.
-- errors by kind: services whose last job failed, by classify_error() of the message
-  (Config: the task's own last error, 0 or 1).
+- errors by kind: services whose last job failed, by the kind stored with the error
+  (`error_kind`, decided by the adapter that failed: unreachable, rejected, other, internal;
+  see registries.base.error_kind), plus one per way while the task's scan of it fails
+  (Config: the task's own last error, 0 or 1). Errors stored before kinds were (no kind)
+  are classified from their text, as before.
 - job duration: max and mean of each service's last sync_service job.
 - Config tasks between Nacos clusters: configs (ConfigSync rows in step: no conflict, no
   error), config conflicts, and config writes (writes and deletes msesync made, summed over
@@ -33,25 +36,37 @@ from prometheus_client.core import GaugeMetricFamily
 from syncapp import coalesce
 from syncapp.config_sync import config_stats
 from syncapp.models import ServiceSync, SyncTask
+from syncapp.registries.base import ERROR_KINDS, INTERNAL, OTHER, REJECTED, UNREACHABLE
 from syncapp.ways import Way, ways_of
 
-ERROR_KINDS = ("unreachable", "rejected", "other")
 LABELS = ["task", "task_id", "type", "way"]
-# The adapters' wording for "nobody answered" versus "the server answered no" (see
-# syncapp/registries/*: http.py and consul.py say "unreachable", ZooKeeper "cannot connect").
-UNREACHABLE = re.compile(
+# Only for errors stored without a kind (before migration 0012): the adapters' wording for
+# "nobody answered" versus "the server answered no", and error_text's mark of a bug of ours.
+UNREACHABLE_TEXT = re.compile(
     r"unreachable|cannot connect|connection ?(loss|refused|error)|timed? ?out|timeout", re.I
 )
-REJECTED = re.compile(r"HTTP [45]\d\d|login failed|refused|denied|NoAuth|forbidden|not found", re.I)
+REJECTED_TEXT = re.compile(
+    r"HTTP [45]\d\d|login failed|refused|denied|NoAuth|forbidden|not found", re.I
+)
+INTERNAL_TEXT = re.compile(r"(^|: )internal error: ")
 
 
 def classify_error(message: str) -> str:
-    """unreachable (no answer: network, server down), rejected (an answer saying no), other."""
-    if UNREACHABLE.search(message):
-        return "unreachable"
-    if REJECTED.search(message):
-        return "rejected"
-    return "other"
+    """The kind of an error stored without one (written before kinds were stored), guessed
+    from its text. Every error written since carries the kind its adapter decided: this is a
+    fallback for upgrades only, never to be used for new errors."""
+    if UNREACHABLE_TEXT.search(message):
+        return UNREACHABLE
+    if REJECTED_TEXT.search(message):
+        return REJECTED
+    if INTERNAL_TEXT.search(message):
+        return INTERNAL
+    return OTHER
+
+
+def kind_of(error: str, stored_kind: str) -> str:
+    """An error's kind: as stored, or from its text when it was stored without one."""
+    return stored_kind or classify_error(error)
 
 
 def _ts(value) -> float:
@@ -152,8 +167,9 @@ def _service_stats() -> dict[tuple[int, bool], dict]:
 def _error_counts() -> dict[tuple[int, bool], dict[str, int]]:
     counts = defaultdict(lambda: dict.fromkeys(ERROR_KINDS, 0))
     failing = ServiceSync.objects.filter(retired=False).exclude(last_error="")
-    for task_id, reverse, message in failing.values_list("task_id", "reverse", "last_error"):
-        counts[(task_id, reverse)][classify_error(message)] += 1
+    fields = ("task_id", "reverse", "last_error", "error_kind")
+    for task_id, reverse, message, kind in failing.values_list(*fields):
+        counts[(task_id, reverse)][kind_of(message, kind)] += 1
     return counts
 
 
@@ -161,12 +177,13 @@ def _with_scan_error(errors: dict[str, int], way: Way) -> dict[str, int]:
     """A way's failing services, plus one while the task's scan of that way fails (a source
     that cannot be listed leaves its rows as they were: the failure is the task's). A scan
     error names its way as "src -> dst:" (jobs.scan_task); other task errors are the
-    forward way's."""
+    forward way's. The task stores one kind (its first failing way's): both ways count it."""
     prefix = f"{way.ends}:"
     errors = dict(errors)
-    for line in way.task.last_error.splitlines():
+    task = way.task
+    for line in task.last_error.splitlines():
         if line.startswith(prefix) or (not way.reverse and " -> " not in line.split(":")[0]):
-            kind = classify_error(line)
+            kind = kind_of(line, task.error_kind)
             errors[kind] = errors.get(kind, 0) + 1
     return errors
 
@@ -195,7 +212,7 @@ def _add_config_task(f: Families, labels, task: SyncTask, now, stats: dict | Non
     f.last_success.add_metric(labels, _ts(task.last_scan_at))
     lag = (now - task.last_scan_at).total_seconds() if task.last_scan_at else float("nan")
     f.lag.add_metric(labels, lag)
-    failing = classify_error(task.last_error) if task.last_error else None
+    failing = kind_of(task.last_error, task.error_kind) if task.last_error else None
     for kind in ERROR_KINDS:
         f.errors.add_metric([*labels, kind], int(kind == failing))
 

@@ -70,6 +70,7 @@ def test_a_bug_in_a_scan_is_on_its_task_and_the_next_scan_tries_again(task, monk
         patched.setattr(MemoryRegistry, "list_services", boom)
         assert jobs.scan_task(task.pk) == []
     assert "internal error: ValueError: boom" in SyncTask.objects.get().last_error
+    assert SyncTask.objects.get().error_kind == "internal"
     assert len(jobs.scan_task(task.pk)) == 3  # still full: the failed one did not count
     assert SyncTask.objects.get().last_error == ""
 
@@ -153,6 +154,7 @@ def test_a_feed_stopped_by_a_bug_runs_again_after_one_round_and_its_task_says_so
         assert task.last_error == (
             "change feed stopped (internal error: ValueError: boom); restarted"
         )
+        assert task.error_kind == "internal"
         assert ("workers.tasks.scan_task", [task.pk]) in sent  # re-read what it missed
         second = feeds.watches[(task.pk, False)][1]
         assert second is not first and not second.feed_failure()

@@ -83,20 +83,49 @@ def test_counts_timestamps_lag_and_durations_come_from_the_rows(api_client, task
     assert math.isnan(m[("msesync_task_sync_lag_seconds", back)])  # nothing synced that way
 
 
-def test_errors_are_counted_by_kind(api_client, task):
+def error_counts(m, task, way="forward") -> dict[str, float]:
+    return {k: m[("msesync_task_errors", labels(task, way, kind=k))] for k in ERROR_KINDS}
+
+
+def test_errors_are_counted_by_the_kind_stored_with_them_not_by_their_words(api_client, task):
+    for n, (error, kind) in enumerate(
+        [
+            ("a Nacos reason that says HTTP 500 and timeout", "rejected"),
+            ("Nacos gRPC h:9848 unreachable", "unreachable"),
+            ("internal error: KeyError: 'hosts'", "internal"),
+            ("Consul catalog: unexpected answer None", "other"),
+            ("Consul: 400 Value is too long", "rejected"),
+        ]
+    ):
+        ServiceSync.objects.create(task=task, service=f"s{n}", last_error=error, error_kind=kind)
+    ServiceSync.objects.create(task=task, service="ok")
+    counts = error_counts(scrape(api_client), task)
+    assert counts == {"unreachable": 1, "rejected": 2, "other": 1, "internal": 1}
+
+
+def test_errors_stored_before_kinds_were_are_classified_from_their_text(api_client, task):
     for n, error in enumerate(
         [
             "GET /nacos/v1/ns/instance/list unreachable (http://h:1/nacos: ConnectTimeout)",
             "Nacos POST /v1/ns/instance: HTTP 403 user not found",
             "Nacos GET /v1/ns/instance/list: HTTP 500 boom",
             "something odd",
+            "internal error: ValueError: boom",
             "",
         ]
     ):
-        ServiceSync.objects.create(task=task, service=f"s{n}", last_error=error)
+        ServiceSync.objects.create(task=task, service=f"s{n}", last_error=error)  # no kind
+    counts = error_counts(scrape(api_client), task)
+    assert counts == {"unreachable": 1, "rejected": 2, "other": 1, "internal": 1}
+
+
+def test_a_scan_error_counts_once_per_failing_way_with_the_tasks_kind(api_client, task):
+    SyncTask.objects.filter(pk=task.pk).update(
+        last_error="a -> b: Nacos GET /x: HTTP 403 no\nb -> a: b is down", error_kind="rejected"
+    )
     m = scrape(api_client)
-    counts = {k: m[("msesync_task_errors", labels(task, kind=k))] for k in ERROR_KINDS}
-    assert counts == {"unreachable": 1, "rejected": 2, "other": 1}
+    assert error_counts(m, task)["rejected"] == 1
+    assert error_counts(m, task, "reverse")["rejected"] == 1  # one kind per task: the first's
 
 
 @pytest.mark.parametrize(
@@ -107,6 +136,7 @@ def test_errors_are_counted_by_kind(api_client, task):
         ("Consul: 403 ACL not found", "rejected"),
         ("Eureka GET /apps: HTTP 401 ", "rejected"),
         ("Nacos GET /x: not JSON: 'x'", "other"),
+        ("a -> b: internal error: ValueError: boom", "internal"),
     ],
 )
 def test_classify_error(message, kind):
