@@ -1,4 +1,5 @@
-"""The console's services page at 10,000 services: first page, a search, a deep page.
+"""What people and scripts read at 10,000 services: the console's services page (first page,
+a search, a deep page), the task list, /metrics and `sync_status` (text and --json).
 
     .venv/bin/python -m bench.services_page [--services 10000] [--requests 200]
 
@@ -8,13 +9,20 @@ the bare ORM queries of the same table (the paginator's COUNT and the LIMIT/OFFS
 the task list, its tasks and their counts), and /healthz (the cheapest request of the stack).
 The goal is under 300 ms a page. The services page also aggregates the task's status over
 all its rows in SQL: that, the session and the template are the gap to the bare ORM.
+/metrics and `sync_status` (issue 12: each under 1 s at 10,000 rows; `sync_status --json` took
+9.2 s once) are measured against the bare ORM read of what they report: the rows' fields
+(`sync_status`) or one aggregate per way (/metrics).
 """
 
 import argparse
+import io
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import timedelta
+from pathlib import Path
 
 # Before Django loads the settings: a private data dir (so SQLite), never a configured MySQL.
 DATA_DIR = tempfile.mkdtemp(prefix="bench-services-page-")
@@ -29,7 +37,8 @@ import django  # noqa: E402
 django.setup()
 
 from django.contrib.auth.models import Group, User  # noqa: E402
-from django.core.management import call_command  # noqa: E402
+from django.core.management import CommandError, call_command  # noqa: E402
+from django.db.models import Count, Sum  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -39,7 +48,8 @@ from syncapp.roles import VIEWER, ensure_roles  # noqa: E402
 from syncapp.ui.states import counts_by_task  # noqa: E402
 from syncapp.ui.tasks import PAGE_SIZE, services_of  # noqa: E402
 
-GOAL_MS = 300
+GOAL_MS = 300  # a console page
+REPORT_GOAL_MS = 1000  # /metrics and sync_status (issue 12)
 LEASES_PER_ROW = 10  # what a service of 10 instances holds: the page must not fetch them
 
 
@@ -119,15 +129,83 @@ def orm_task_list(task: SyncTask):
     return query
 
 
-def scenarios(task: SyncTask, services: int) -> list[tuple[str, str, object]]:
-    """(name, URL, the bare ORM queries of the same page) for each page measured."""
+def sync_status(*flags: str):
+    """`manage.py sync_status` as a script runs it; it exits 1 (CommandError) while any row is
+    in error, as this table's are."""
+
+    def run():
+        try:
+            call_command("sync_status", *flags, stdout=io.StringIO())
+        except CommandError as exc:
+            if exc.returncode != 1:
+                raise
+
+    return run
+
+
+def sync_status_process(*flags: str):
+    """`manage.py sync_status` as its own process, as a person or a cron script starts it:
+    the interpreter and Django's start-up count too."""
+    manage = Path(__file__).resolve().parent.parent / "manage.py"
+
+    def run():
+        done = subprocess.run(
+            [sys.executable, str(manage), "sync_status", *flags],
+            capture_output=True,
+            env=os.environ,
+        )
+        if done.returncode not in (0, 1) or not done.stdout:
+            raise SystemExit(f"sync_status {flags}: exit {done.returncode}: {done.stderr[-500:]}")
+
+    return run
+
+
+def orm_rows(task: SyncTask):
+    """What sync_status reads: every row's fields, without the leases."""
+
+    def query():
+        fields = ("reverse", "namespace", "group", "service", "source_count", "dest_count")
+        list(ServiceSync.objects.filter(task=task).values(*fields, "last_error", "last_success_at"))
+
+    return query
+
+
+def orm_aggregate(task: SyncTask):
+    """What /metrics reads at least: one aggregate of the task's rows per way."""
+
+    def query():
+        rows = ServiceSync.objects.filter(task=task, retired=False).values("reverse")
+        list(rows.annotate(n=Count("id"), s=Sum("source_count"), d=Sum("dest_count")))
+
+    return query
+
+
+def scenarios(task: SyncTask, client: Client, services: int) -> list[tuple]:
+    """(name, the product's read, the bare ORM queries of the same, goal in ms)."""
     deep = -(-services // PAGE_SIZE)
     page = f"/tasks/{task.pk}/"
+    on = lambda url: page_request(client, url)  # noqa: E731
     return [
-        ("services: first page", page, orm_page(task, "", 1)),
-        ("services: search 'svc-01'", f"{page}?q=svc-01", orm_page(task, "svc-01", 1)),
-        (f"services: deep page {deep}", f"{page}?page={deep}", orm_page(task, "", deep)),
-        ("task list (/)", "/", orm_task_list(task)),
+        ("services: first page", on(page), orm_page(task, "", 1), GOAL_MS),
+        ("services: search 'svc-01'", on(f"{page}?q=svc-01"), orm_page(task, "svc-01", 1), GOAL_MS),
+        (
+            f"services: deep page {deep}",
+            on(f"{page}?page={deep}"),
+            orm_page(task, "", deep),
+            GOAL_MS,
+        ),
+        ("task list (/)", on("/"), orm_task_list(task), GOAL_MS),
+        ("/metrics", on("/metrics"), orm_aggregate(task), REPORT_GOAL_MS),
+        ("sync_status", sync_status(), orm_rows(task), REPORT_GOAL_MS),
+        ("sync_status --json", sync_status("--json"), orm_rows(task), REPORT_GOAL_MS),
+        ("sync_status --summary", sync_status("--summary"), orm_aggregate(task), REPORT_GOAL_MS),
+        (
+            "sync_status --json, own process",
+            sync_status_process("--json"),
+            orm_rows(task),
+            REPORT_GOAL_MS,
+        ),
+        ("sync_status, own process", sync_status_process(), orm_rows(task), REPORT_GOAL_MS),
     ]
 
 
@@ -149,23 +227,24 @@ def main() -> None:
     user.groups.add(Group.objects.get(name=VIEWER))
     client.force_login(user)
     health = timed(page_request(client, "/healthz"), args.requests)
-    rows, worst = [], 0.0
-    for name, url, bare in scenarios(task, args.services):
-        web = timed(page_request(client, url), args.requests)
-        orm = timed(bare, args.requests)
-        worst = max(worst, percentile(web, 99))
+    rows, missed = [], []
+    for name, read, bare, goal in scenarios(task, client, args.services):
+        # The reports read every row: fewer repeats keep the run short, p99 stays honest.
+        repeats = args.requests if goal == GOAL_MS else max(3, args.requests // 10)
+        web, orm = timed(read, repeats), timed(bare, repeats)
+        if percentile(web, 99) >= goal:
+            missed.append(f"{name} p99 {percentile(web, 99):.0f} ms (goal {goal})")
         ratio = percentile(web, 50) / percentile(orm, 50)
-        rows.append((name, ms(web), ms(orm), f"{ratio:.1f}x"))
-    rows.append(("/healthz (no session, no query)", ms(health), "", ""))
+        rows.append((name, repeats, ms(web), ms(orm), f"{ratio:.1f}x", f"< {goal}"))
+    rows.append(("/healthz (no session, no query)", args.requests, ms(health), "", "", ""))
     print_table(
-        f"console pages, {args.services:,} services in one task, {args.requests} requests each "
-        f"(SQLite, Django test client); milliseconds",
-        ("request", "page p50 / p99", "bare ORM p50 / p99", "page / ORM (p50)"),
+        f"what people read, {args.services:,} services in one task (SQLite; pages through the "
+        f"Django test client, sync_status as call_command); milliseconds",
+        ("read", "n", "p50 / p99", "bare ORM p50 / p99", "read / ORM (p50)", "goal p99"),
         rows,
     )
-    verdict = "met" if worst < GOAL_MS else "MISSED"
-    print(f"goal: every page under {GOAL_MS} ms at p99: {verdict} (worst p99 {worst:.1f} ms)")
-    if worst >= GOAL_MS:
+    print(f"goals: {'MISSED: ' + '; '.join(missed) if missed else 'every read met its goal'}")
+    if missed:
         raise SystemExit(1)
 
 

@@ -4,6 +4,8 @@ States come from syncapp.ui.states, the console's readers, so `sync_status` and 
 never disagree about a row.
 """
 
+from django.db.models import Prefetch
+
 from syncapp.config_sync import config_stats
 from syncapp.models import ServiceSync, SyncTask
 from syncapp.ui.states import ERROR, SYNCED, TaskCounts, counts_by_task, service_state, task_state
@@ -30,6 +32,7 @@ def service_status(row: ServiceSync, task: SyncTask) -> dict:
         "in_sync": state == SYNCED,  # a row never synced is not in sync, whatever its counts
         "last_success": _iso(row.last_success_at),
         "last_error": row.last_error,
+        "error_kind": row.error_kind,
         "last_error_at": _iso(row.last_error_at),
         "failing_since": _iso(row.failing_since),
         "failures": row.failures,
@@ -49,6 +52,7 @@ def task_status(task: SyncTask, counts: TaskCounts, with_services: bool = True) 
         "paused": task.paused,
         "last_scan": _iso(task.last_scan_at),
         "last_error": task.last_error,
+        "error_kind": task.error_kind,
         "failing_since": _iso(task.failing_since),
         "failures": task.failures,
         "counts": {"services": counts.services, "synced": counts.synced, "errors": counts.errors},
@@ -73,8 +77,9 @@ def all_status(tasks=None, with_services: bool = True) -> list[dict]:
     tasks = (SyncTask.objects.all() if tasks is None else tasks).select_related(
         "source", "destination"
     )
-    if with_services:
-        tasks = tasks.prefetch_related("services")
+    if with_services:  # not their leases: a JSON list per row, 2/3 of the time at 10,000 rows
+        rows = ServiceSync.objects.defer("leases", "source_digest")
+        tasks = tasks.prefetch_related(Prefetch("services", queryset=rows))
     tasks = list(tasks)
     counts = counts_by_task(t.pk for t in tasks)
     return [task_status(t, counts.get(t.pk, TaskCounts()), with_services) for t in tasks]

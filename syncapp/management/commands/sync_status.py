@@ -26,6 +26,10 @@ COLUMNS = (
 
 
 class Command(BaseCommand):
+    # Read-only, and run by scripts every few seconds: the system checks (URL conf, admin,
+    # schema) would double its start-up, and `check`/`migrate` run them where they matter.
+    requires_system_checks = []
+
     help = "Show each task's services: state, instance counts at both ends, last outcome."
 
     def add_arguments(self, parser):
@@ -134,8 +138,12 @@ def _cell(key: str, value) -> str:
 
 
 def _one_line(text: str) -> str:
+    if "\n" not in text and "\r" not in text:  # nearly every cell: 90,000 at 10,000 rows
+        return text.strip()
     return "; ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def _dumps(value) -> str:
-    return json.dumps(value, indent=2)
+    # One line: an indent would make json use its pure-Python encoder (0.5 s of a 1 s answer at
+    # 10,000 services, bench.services_page). Scripts parse it; people pipe it to `jq`.
+    return json.dumps(value)
