@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from syncapp.models import Cluster
 from syncapp.registries import registry_class
-from syncapp.registries.base import ServiceKey
+from syncapp.registries.base import ServiceKey, error_kind, error_text
 
 ALL_SERVICES = ".*"
 
@@ -57,7 +57,7 @@ def probe(cluster: Cluster) -> Probe:
             registry.list_instances(services[0] if services else PROBE_SERVICE)
             protocol = getattr(registry, "protocol", "")
     except Exception as exc:  # shown to the user: see the docstring
-        return Probe(ok=False, error=f"{type(exc).__name__}: {exc}")
+        return Probe(ok=False, error=f"{error_kind(exc)}: {error_text(exc)}")
     return Probe(ok=True, namespaces=namespaces, services=sorted(services), protocol=protocol)
 
 

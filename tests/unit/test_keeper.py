@@ -110,11 +110,11 @@ def test_a_share_handed_over_is_renewed_at_once_and_alone(synced):
 def test_failed_renewals_put_their_rows_in_error_until_they_succeed(synced):
     """A dead destination is seen at the next round, not when a job next writes there."""
     keeper = keeper_of("n1", ("n1",))
-    memory.store("b").refuse_writes = "b unreachable: connection refused"
+    memory.store("b").fail_writes = True
     keeper.renew_round()
-    errors = set(ServiceSync.objects.values_list("last_error", flat=True))
-    assert errors == {"keeping copies at b: b unreachable: connection refused"}
-    memory.store("b").refuse_writes = ""
+    errors = set(ServiceSync.objects.values_list("last_error", "error_kind"))
+    assert errors == {("keeping copies at b: b is down", "unreachable")}
+    memory.store("b").fail_writes = False
     lose_all_copies()  # it came back empty
     keeper.renew_round()
     assert set(ServiceSync.objects.values_list("last_error", flat=True)) == {""}

@@ -115,7 +115,7 @@ def test_test_connection_shows_ok_with_what_it_found(console, src):
 def test_test_connection_shows_the_error(console, src):
     memory.store("m-src").fail_reads = True
     page = console.post(f"/clusters/{src.pk}/test/", follow=True).content.decode()
-    assert "m-src: Unreachable: m-src is down" in page  # the type says the kind
+    assert "m-src: unreachable: m-src is down" in page  # the kind, as /metrics names it
 
 
 def test_test_connection_of_an_unreachable_nacos_shows_the_error(console):
