@@ -17,7 +17,9 @@ Ownership: an application may register itself at the same ip:port as our copy of
 does, mid-migration). Our deregister and re-register touch only nodes of the same writer (the
 `sourceClusterId` marker, or its absence), never the application's own node.
 
-Leases: what we write is ephemeral, so it lives as long as this adapter's session; `heartbeat`
+Leases: what we write is ephemeral, so it lives as long as the session that created it: this
+adapter's own, and more of them once our nodes' paths would not fit in one session's closing
+record (zk_sessions.py: ZooKeeper cannot restart from a record over 1 MB); `heartbeat`
 re-creates a node that is gone (session expiry, another worker's death) with one exists().
 Only registered, hence live, instances exist here: `syncs_health = False`.
 
@@ -48,7 +50,7 @@ from kazoo.exceptions import (
 )
 from kazoo.handlers.threading import KazooTimeoutError
 
-from syncapp.registries import curator, dubbo_url, zk_config, zk_watch
+from syncapp.registries import curator, dubbo_url, zk_config, zk_sessions, zk_watch
 from syncapp.registries.base import (
     Instance,
     Refused,
@@ -102,6 +104,8 @@ class ZookeeperRegistry(Registry):
         self._lock = threading.Lock()
         self._down_since: float | None = None
         self._watcher: zk_watch.ServiceWatcher | None = None
+        # Our ephemeral nodes over as many sessions as ZooKeeper can replay (zk_sessions.py).
+        self._sessions = zk_sessions.SessionPool(self._client, self._start)
 
     # --- plumbing -------------------------------------------------------------------
 
@@ -134,6 +138,7 @@ class ZookeeperRegistry(Registry):
         zk, self._zk, self._down_since = self._zk, None, None
         zk.stop()
         zk.close()
+        self._sessions.close_extra()  # most likely as stuck; the keeper re-creates their nodes
 
     def _start(self) -> KazooClient:
         if not self.hosts:
@@ -146,9 +151,10 @@ class ZookeeperRegistry(Registry):
         zk.add_listener(self._on_state)
         return zk
 
-    def _batch(self, op: str, paths: list[str], *, ok=(), **kwargs) -> list:
-        """One kazoo request per path, all in flight at once; an `ok` error answers None."""
-        zk = self._client()
+    def _batch(self, op: str, paths: list[str], *, ok=(), client=None, **kwargs) -> list:
+        """One kazoo request per path, all in flight at once; an `ok` error answers None.
+        `client`: the session to send them on (the adapter's own by default)."""
+        zk = client or self._client()
         pending = [getattr(zk, f"{op}_async")(path, **kwargs) for path in paths]
         return [self._outcome(op, path, r, ok) for path, r in zip(paths, pending, strict=True)]
 
@@ -169,12 +175,19 @@ class ZookeeperRegistry(Registry):
         return {path: sorted(kids or []) for path, kids in zip(paths, found, strict=True)}
 
     def _delete(self, paths: list[str]) -> None:
-        self._batch("delete", paths, ok=(NoNodeError,))
+        self._batch("delete", paths, ok=(NoNodeError,))  # any session may delete a node
+        self._sessions.forget(paths)
 
     def _create(self, path: str, data: bytes = b"") -> bool:
         """Create an ephemeral node (and its persistent parents); False if it already exists."""
-        created = self._one(
-            "create", path, value=data, ephemeral=True, makepath=True, ok=(NodeExistsError,)
+        [created] = self._batch(
+            "create",
+            [path],
+            client=self._sessions.client_for(path),
+            value=data,
+            ephemeral=True,
+            makepath=True,
+            ok=(NodeExistsError,),
         )
         return created is not None
 
@@ -265,6 +278,7 @@ class ZookeeperRegistry(Registry):
         if zk is not None:
             zk.stop()
             zk.close()
+        self._sessions.close_extra()
 
     def _endpoints(self, name: str) -> tuple[str, list[tuple[str, tuple[str, int, str]]]]:
         """The service's folder, and (node, (ip, port, writer)) of each of its instances."""
