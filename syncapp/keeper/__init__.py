@@ -43,6 +43,14 @@ def chunks(ids: list[int]) -> list[list[int]]:
     return [ids[n : n + ROWS_PER_STATEMENT] for n in range(0, len(ids), ROWS_PER_STATEMENT)]
 
 
+def clear_keeper_errors(row_ids: list[int]) -> None:
+    """A hold or renewal there succeeded: the keeper's errors on these rows end (their runs
+    with them); an error a job recorded stays for the job to clear."""
+    for chunk in chunks(row_ids):
+        rows = ServiceSync.objects.filter(pk__in=chunk, last_error__startswith=KEEPER_ERROR)
+        rows.update(**outcome("", None))
+
+
 def item_of(target: Target) -> str:
     return f"keep:{target[0]}:{target[1]}"
 
@@ -175,9 +183,7 @@ class Keeper:
                 rows.update(**outcome(text, now, kind=kind), last_error_at=now)
 
     def _clear_errors(self, targets: list[Target]) -> None:
-        for chunk in chunks(self._rows(targets)):
-            rows = ServiceSync.objects.filter(pk__in=chunk, last_error__startswith=KEEPER_ERROR)
-            rows.update(**outcome("", None))
+        clear_keeper_errors(self._rows(targets))
 
     def _write_held(self, targets: list[Target]) -> None:
         """dest_count of each row = its copies now held (0 for rows that left the set)."""
@@ -194,9 +200,7 @@ class Keeper:
             for count, row_ids in by_count.items():
                 for chunk in chunks(row_ids):
                     ServiceSync.objects.filter(pk__in=chunk).update(dest_count=count)
-            for chunk in chunks(list(counts)):
-                rows = ServiceSync.objects.filter(pk__in=chunk, last_error__startswith=KEEPER_ERROR)
-                rows.update(**outcome("", None))
+            clear_keeper_errors(list(counts))
 
     def check_held_connections(self) -> None:
         """A lost connection drops every copy it held at the destination: their rows say so

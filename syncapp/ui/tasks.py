@@ -56,6 +56,7 @@ def task_detail(request, pk: int):
     task = get_object_or_404(SyncTask.objects.select_related("source", "destination"), pk=pk)
     now = timezone.now()
     describe(task, counts_by_task([task.pk]).get(task.pk, TaskCounts()), now)
+    task.copies_go = where_copies_go(task)  # the task page's summary says where copies land
     search = request.GET.get("q", "").strip()
     if task.sync_type == SyncTask.CONFIG:
         return config_detail(request, task, search)
@@ -74,7 +75,6 @@ def describe(task: SyncTask, counts: TaskCounts, now) -> None:
     task.state = task_state(task, counts)
     task.failing_since_shown = task_failing_since(task, counts)
     task.failing_for = failing_for(task.failing_since_shown, now)
-    task.copies_go = where_copies_go(task)
 
 
 def config_detail(request, task: SyncTask, search: str):
