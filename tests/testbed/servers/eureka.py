@@ -10,6 +10,9 @@ only when CACHE_DIR/eureka lacks a build of the current harness sources (a hash 
 src/). The fat jar is extracted (faster start) and a CDS class archive is trained once (start
 in ~4 s instead of ~8 s; without it the server still runs, just slower to start).
 
+The build, extraction and class archive are parameterised by the class attributes (harness
+dir, jar name, cache subdir, port), so other Eureka versions (eureka1.py) reuse them.
+
 Known limits: one node, no replication; writes and reads are in memory only. An instance that
 was renewed expires after about twice its durationInSecs (Eureka's long-standing lease bug), one
 never renewed after durationInSecs. XML for a single instance shows OUT_OF_SERVICE as DOWN;
@@ -43,12 +46,12 @@ JVM_OPTIONS = [
 ]
 
 
-def source_hash() -> str:
+def source_hash(harness: Path) -> str:
     """Hash of the harness sources: a change to any of them means a rebuild."""
     digest = hashlib.sha256()
-    files = [HARNESS / "pom.xml", *sorted(p for p in (HARNESS / "src").rglob("*") if p.is_file())]
+    files = [harness / "pom.xml", *sorted(p for p in (harness / "src").rglob("*") if p.is_file())]
     for path in files:
-        digest.update(str(path.relative_to(HARNESS)).encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(str(path.relative_to(harness)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 
@@ -56,18 +59,31 @@ class ServerImpl(Server):
     name = "eureka"
     ports = (PORT,)
     ready_timeout = 90.0
+    # What differs between Eureka versions built from a Maven harness (see eureka1.py).
+    harness = HARNESS
+    jar_name = JAR_NAME
+    cache_subdir = "eureka"
+    port = PORT
+    jvm_options = JVM_OPTIONS
+    # Makes a start stop at context refresh (Spring 6.1+), before any port is bound.
+    training_options = ["-Dspring.context.exit=onRefresh"]
+    training_arguments: list[str] = []
 
     @property
     def home(self) -> Path:
-        return cache_dir() / "eureka"
+        return cache_dir() / self.cache_subdir
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     def obtain(self) -> None:
-        wanted = source_hash()
+        wanted = source_hash(self.harness)
         stamp = self.home / "source.hash"
         if (
             stamp.is_file()
             and stamp.read_text() == wanted
-            and (self.home / "app" / JAR_NAME).is_file()
+            and (self.home / "app" / self.jar_name).is_file()
         ):
             return
         mvn = maven()
@@ -76,49 +92,50 @@ class ServerImpl(Server):
         (self.home / "app.jsa").unlink(missing_ok=True)
         self.home.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.home, prefix="build-") as build:
-            shutil.copy(HARNESS / "pom.xml", build)
-            shutil.copytree(HARNESS / "src", Path(build) / "src")
-            print("building the Eureka harness with Maven (about 20 s the first time)", flush=True)
+            shutil.copy(self.harness / "pom.xml", build)
+            shutil.copytree(self.harness / "src", Path(build) / "src")
+            print(f"{self.name}: building its Maven harness (~20 s the first time)", flush=True)
             run([mvn, "-q", "-B", "-DskipTests", "package"], cwd=build)
-            fat_jar = Path(build) / "target" / JAR_NAME
-            extract = ["java", "-Djarmode=tools", "-jar", str(fat_jar), "extract"]
-            run([*extract, "--destination", str(self.home / "app")])
+            self.unpack(Path(build) / "target", self.home / "app")
         self.train_class_archive()
         stamp.write_text(wanted)
 
+    def unpack(self, target: Path, app: Path) -> None:
+        """Lay out app/<jar_name> plus app/lib/ from Maven's target dir: Boot's extract mode."""
+        extract = ["java", "-Djarmode=tools", "-jar", str(target / self.jar_name), "extract"]
+        run([*extract, "--destination", str(app)])
+
+    def java(self, *options: str, arguments: list[str] | tuple[str, ...] = ()) -> list[str]:
+        """The argv that runs the extracted app with our JVM options plus `options`."""
+        jar = str(self.home / "app" / self.jar_name)
+        return ["java", *self.jvm_options, *options, "-jar", jar, *arguments]
+
     def train_class_archive(self) -> None:
-        """One start up to context refresh (no port bound) that dumps the loaded classes."""
+        """One start that dumps the classes it loaded into a CDS archive as it exits."""
         archive = self.home / "app.jsa"
+        dump = f"-XX:ArchiveClassesAtExit={archive}"
         try:
             run(
-                [
-                    "java",
-                    *JVM_OPTIONS,
-                    f"-XX:ArchiveClassesAtExit={archive}",
-                    "-Dspring.context.exit=onRefresh",
-                    "-jar",
-                    str(self.home / "app" / JAR_NAME),
-                ],
+                self.java(dump, *self.training_options, arguments=self.training_arguments),
                 cwd=self.home,
             )
         except TestbedError as error:
             archive.unlink(missing_ok=True)
-            print(f"eureka: no class archive, starts will be slower: {error}", flush=True)
+            print(f"{self.name}: no class archive, starts will be slower: {error}", flush=True)
 
     def command(self, run_dir: Path) -> list[str]:
         archive = self.home / "app.jsa"
-        cds = [f"-XX:SharedArchiveFile={archive}"] if archive.is_file() else []
-        return ["java", *JVM_OPTIONS, *cds, "-jar", str(self.home / "app" / JAR_NAME)]
+        return self.java(*([f"-XX:SharedArchiveFile={archive}"] if archive.is_file() else []))
 
     def is_ready(self) -> bool:
-        http_get(f"{BASE_URL}/eureka/apps")  # raises until Jersey serves the registry
+        http_get(f"{self.base_url}/eureka/apps")  # raises until Jersey serves the registry
         return True
 
     def version(self) -> str:
         # {"eureka": {"spring-cloud-netflix": "4.3.0", "eureka-core": "2.0.4", ...}}
-        versions = http_json(f"{BASE_URL}/actuator/info").get("eureka", {})
+        versions = http_json(f"{self.base_url}/actuator/info").get("eureka", {})
         netflix = versions.get("spring-cloud-netflix", "unknown")
         return f"{netflix} (eureka-core {versions.get('eureka-core', 'unknown')})"
 
     def exports(self) -> dict[str, str]:
-        return {"EUREKA_URL": f"{BASE_URL}/eureka"}
+        return {"EUREKA_URL": f"{self.base_url}/eureka"}
