@@ -148,6 +148,11 @@ REFRESH_INTERVAL = env_float("MSESYNC_DAEMON_REFRESH_INTERVAL", 60.0)
 # the refresh's cost stays bounded at any size; each service is re-verified at least every
 # ceil(services / this) refresh intervals (10 minutes at 10,000 services).
 REFRESH_BATCH = int(env_float("MSESYNC_REFRESH_BATCH", 1000))
+# The migration cockpit reads PHASE_BATCH services' providers and subscribers on both sides
+# every PHASE_INTERVAL seconds, over all tasks in turn (syncapp/cockpit/rounds.py): 10,000
+# services are walked in about 25 minutes at the defaults, at a fixed cost per round.
+PHASE_INTERVAL = env_float("MSESYNC_PHASE_INTERVAL", 15.0)
+PHASE_BATCH = int(env_float("MSESYNC_PHASE_BATCH", 100))
 # How often each task's services are listed and re-synced (the polling change feed).
 SCAN_INTERVAL = env_float("MSESYNC_SCAN_INTERVAL", 5.0)
 # Lease renewal of what we registered; Nacos marks an HTTP instance unhealthy after 15 s.
@@ -202,6 +207,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "scan": {"task": "workers.tasks.scan_all", "schedule": SCAN_INTERVAL},
     "refresh": {"task": "workers.tasks.refresh_all", "schedule": REFRESH_INTERVAL},
+    "phases": {"task": "workers.tasks.read_phases", "schedule": PHASE_INTERVAL},
 }
 
 LOGGING = {

@@ -150,6 +150,8 @@ class SyncTask(Failing):
     reverse_feed_alive_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The last row a refresh re-verified: the next one goes on from there (coalesce.refresh).
     refresh_cursor = models.BigIntegerField(default=0, editable=False)
+    # The last forward row whose migration phase was read (syncapp/cockpit/rounds.py).
+    phase_cursor = models.BigIntegerField(default=0, editable=False)
     last_error = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -226,6 +228,28 @@ class ServiceSync(Failing):
 
     def __str__(self):
         return f"{self.namespace}/{self.group}/{self.service}"
+
+
+class ServicePhase(models.Model):
+    """Where one service of a task stands in its migration (syncapp/cockpit/): the facts read
+    on both sides, the phase they put it in, and a warning. One per forward-way service row;
+    the old side is the task's source. A count of None was not known (never read as 0)."""
+
+    row = models.OneToOneField(ServiceSync, models.CASCADE, related_name="phase")
+    old_natives = models.IntegerField(null=True)
+    old_copies = models.IntegerField(null=True)
+    old_subscribers = models.IntegerField(null=True)
+    new_natives = models.IntegerField(null=True)
+    new_copies = models.IntegerField(null=True)
+    new_subscribers = models.IntegerField(null=True)
+    phase = models.CharField(max_length=24, db_index=True)
+    warning = models.TextField(blank=True)
+    # Why a side could not be read (the phase is then "unknown").
+    error = models.TextField(blank=True)
+    checked_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.row}: {self.phase}"
 
 
 class ConfigSync(models.Model):

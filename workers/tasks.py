@@ -8,6 +8,7 @@ from celery import shared_task
 from django.conf import settings
 
 from syncapp import coalesce, config_jobs, jobs
+from syncapp.cockpit import rounds
 
 # Rows per message of a scan: the broker holds a scan's thousands of services as tens of
 # messages (kombu's file-system broker reads its whole folder for every message it takes).
@@ -63,3 +64,9 @@ def sync_service(row_id: int, force: bool = False) -> None:
 def sync_configs(task_id: int, keys: list | None = None) -> None:
     """`keys`: [namespace, group, dataId] of the changed Nacos configs (None: every config)."""
     config_jobs.sync_configs(task_id, keys)
+
+
+@shared_task
+def read_phases() -> None:
+    """Beat: the migration cockpit's next batch of services (a fixed cost per round)."""
+    rounds.read_round(settings.PHASE_BATCH)

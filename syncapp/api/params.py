@@ -4,6 +4,8 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 
+from syncapp.cockpit.phases import PHASES
+
 # The largest id a 64-bit primary key holds; beyond it SQLite raises OverflowError.
 MAX_ID = 2**63 - 1
 MAX_LIMIT = 1000
@@ -15,6 +17,12 @@ class ServiceFilter(serializers.Serializer):
 
     task = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     search = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+
+class PhaseFilter(serializers.Serializer):
+    """`/api/tasks/ID/phases/?phase=NAME`: only the services in that migration phase."""
+
+    phase = serializers.ChoiceField(choices=PHASES, required=False)
 
 
 def checked(params_serializer, query_params) -> dict:

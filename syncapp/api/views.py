@@ -7,7 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from syncapp import jobs
-from syncapp.api.params import BoundedLimitOffsetPagination, ServiceFilter, checked
+from syncapp.api.params import BoundedLimitOffsetPagination, PhaseFilter, ServiceFilter, checked
 from syncapp.api.permissions import RolePermissions
 from syncapp.api.schema import ErrorsAutoSchema
 from syncapp.api.serializers import (
@@ -15,6 +15,7 @@ from syncapp.api.serializers import (
     ServiceSyncSerializer,
     SyncTaskSerializer,
 )
+from syncapp.cockpit.report import task_phases
 from syncapp.models import Cluster, ServiceSync, SyncTask
 from syncapp.roles import OPERATE
 
@@ -73,6 +74,13 @@ class SyncTaskViewSet(RoleViewSetMixin, viewsets.ModelViewSet):
         task = self.get_object()
         jobs.request_resync(task.pk)
         return Response({"queued": True, "task": task.pk}, status=202)
+
+    @extend_schema(parameters=[PhaseFilter], responses={200: dict})
+    @action(detail=True, methods=["get"])
+    def phases(self, request, pk=None):
+        """The migration cockpit: services per phase, and each service's evidence."""
+        wanted = checked(PhaseFilter, request.query_params).get("phase")
+        return Response(task_phases(self.get_object(), wanted))
 
 
 @extend_schema_view(list=extend_schema(parameters=[ServiceFilter]))

@@ -21,6 +21,9 @@ Definitions:
   (Config: the task's own last error, 0 or 1). Errors stored before kinds were (no kind)
   are classified from their text, as before.
 - job duration: max and mean of each service's last sync_service job.
+- migration phases (forward way only: the old side is the task's source): services per
+  phase of the migration cockpit (syncapp/cockpit/phases.py; not read yet: unknown), and
+  services with a warning (stopping the sync would leave consumers without providers).
 - Config tasks between Nacos clusters: configs (ConfigSync rows in step: no conflict, no
   error), config conflicts, and config writes (writes and deletes msesync made, summed over
   the task's rows: it stays flat while nothing changes).
@@ -34,6 +37,8 @@ from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 
 from syncapp import coalesce
+from syncapp.cockpit.phases import PHASES
+from syncapp.cockpit.report import phase_counts_by_task
 from syncapp.config_sync import config_stats
 from syncapp.models import ServiceSync, SyncTask
 from syncapp.registries.base import ERROR_KINDS, INTERNAL, OTHER, REJECTED, UNREACHABLE
@@ -120,6 +125,16 @@ class Families:
             labels=LABELS,
         )
         self.paused = g("msesync_task_paused", "1 when the task is paused", labels=LABELS)
+        self.phases = g(
+            "msesync_task_services_by_phase",
+            "Services per migration phase (forward way)",
+            labels=[*LABELS, "phase"],
+        )
+        self.phase_warnings = g(
+            "msesync_task_phase_warnings",
+            "Services where stopping the sync would leave consumers without providers",
+            labels=LABELS,
+        )
         self.configs = g("msesync_task_configs", "Configs in step (Config tasks)", labels=LABELS)
         self.config_conflicts = g(
             "msesync_task_config_conflicts", "Configs in conflict (Config tasks)", labels=LABELS
@@ -217,6 +232,13 @@ def _add_config_task(f: Families, labels, task: SyncTask, now, stats: dict | Non
         f.errors.add_metric([*labels, kind], int(kind == failing))
 
 
+def _add_phases(f: Families, labels, counted: tuple[dict, int] | None) -> None:
+    by_phase, warnings = counted or ({}, 0)
+    for phase in PHASES:
+        f.phases.add_metric([*labels, phase], by_phase.get(phase, 0))
+    f.phase_warnings.add_metric(labels, warnings)
+
+
 def _or_nan(value) -> float:
     return float("nan") if value is None else float(value)
 
@@ -228,6 +250,7 @@ class DatabaseCollector:
         families = Families()
         now = timezone.now()
         stats, errors, configs = _service_stats(), _error_counts(), config_stats()
+        phases = phase_counts_by_task()
         for task in SyncTask.objects.select_related("source", "destination"):
             for way in ways_of(task):
                 labels = _labels(way)
@@ -237,6 +260,8 @@ class DatabaseCollector:
                 else:
                     failing = _with_scan_error(errors.get(way.key, {}), way)
                     _add_service_way(families, labels, stats.get(way.key), failing, now)
+                    if not way.reverse:
+                        _add_phases(families, labels, phases.get(task.pk))
         yield from families.all()
         yield _waiting_jobs()
 

@@ -249,6 +249,11 @@ class Registry:
         this form, so a copy is not rewritten every round for a field that cannot stick."""
         return instance
 
+    def count_subscribers(self, service: ServiceKey) -> int | None:
+        """How many clients (not msesync itself) subscribe to the service here; None where
+        the kind keeps no subscriber data (Curator, Eureka, Consul): unknown, never 0."""
+        return None
+
     def heartbeat(self, service: ServiceKey, instance: Instance) -> None:
         """Renew the lease of an instance we registered (re-registering it if gone)."""
 

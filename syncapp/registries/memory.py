@@ -31,6 +31,8 @@ class MemoryStore:
         self.watchers: list = []
         self.configs: dict[ConfigKey, ConfigItem] = {}
         self.config_writes = 0  # config writes and deletes
+        # service -> how many clients subscribe to it; a service not here: None (unknown)
+        self.subscribers: dict[ServiceKey, int] = {}
 
     def changed(self, service) -> None:
         for on_change in self.watchers:
@@ -56,6 +58,10 @@ class MemoryRegistry(Registry):
     def _check(self):
         if self.store.fail_reads:
             raise Unreachable(f"{self.config.name} is down")
+
+    def count_subscribers(self, service: ServiceKey) -> int | None:
+        self._check()
+        return self.store.subscribers.get(service)
 
     def _check_writes(self):
         if self.store.fail_writes:

@@ -8,6 +8,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from syncapp import jobs
+from syncapp.cockpit.phases import PHASES
+from syncapp.cockpit.report import forward_rows, phase_counts, service_phase
 from syncapp.config_sync import config_stats
 from syncapp.models import ConfigSync, ServiceSync, SyncTask
 from syncapp.ui.formatting import failing_for, lag
@@ -67,6 +69,29 @@ def task_detail(request, pk: int):
         row.failing_for = failing_for(row.failing_since, now)
         row.way_ends = Way(task, row.reverse).ends
     return render(request, "ui/task.html", {"task": task, "page": page, "search": search})
+
+
+def migration(request, pk: int):
+    """The migration cockpit of a Service task: services per phase (a filter), and each
+    service's phase with its evidence on both sides and any warning."""
+    task = get_object_or_404(
+        SyncTask.objects.select_related("source", "destination"), pk=pk, sync_type=SyncTask.SERVICE
+    )
+    wanted = request.GET.get("phase", "")
+    wanted = wanted if wanted in PHASES else ""
+    counts, warnings = phase_counts(task)
+    rows = forward_rows(task, wanted or None)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    services = [service_phase(row, task) for row in page]
+    context = {
+        "task": task,
+        "page": page,
+        "services": services,
+        "counts": counts.items(),
+        "warnings": warnings,
+        "wanted": wanted,
+    }
+    return render(request, "ui/migration.html", context)
 
 
 def describe(task: SyncTask, counts: TaskCounts, now) -> None:

@@ -30,6 +30,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(next_page="ui:login"), name="logout"),
     console("", tasks.task_list, "tasks", VIEW_TASKS),
     console("tasks/<int:pk>/", tasks.task_detail, "task", VIEW_TASKS),
+    console("tasks/<int:pk>/migration/", tasks.migration, "task-migration", VIEW_TASKS),
     console("tasks/<int:pk>/pause/", tasks.pause, "task-pause", OPERATE_TASKS),
     console("tasks/<int:pk>/resume/", tasks.resume, "task-resume", OPERATE_TASKS),
     console("tasks/<int:pk>/resync/", tasks.resync, "task-resync", OPERATE_TASKS),

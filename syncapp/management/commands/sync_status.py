@@ -1,6 +1,9 @@
 """`manage.py sync_status [--task NAME_OR_ID] [--errors] [--summary] [--json]`: per task and
 service way, its state, instance counts at both ends and last outcome.
 
+`--phases [--task ...] [--json]`: the migration cockpit instead: per Service task, services
+per migration phase, then each service's phase, evidence on both sides and warning.
+
 Exit status: 0, or 1 when any task or service shown is in error (so scripts and
 `bin/msesync status` can act on it), 2 when --task names no task.
 """
@@ -9,6 +12,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from syncapp.cockpit.report import task_phases
 from syncapp.models import SyncTask
 from syncapp.status import all_status, in_error
 
@@ -45,9 +49,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--summary", action="store_true", help="one line per task, without its services"
         )
+        parser.add_argument(
+            "--phases", action="store_true", help="the migration phase of each service"
+        )
 
     def handle(self, *args, json=False, task=None, errors=False, summary=False, **options):
         tasks = SyncTask.objects.filter(pk__in=select_tasks(task)) if task else None
+        if options.get("phases"):
+            self.stdout.write(phases_output(tasks, json))
+            return
         status = all_status(tasks, with_services=not summary)
         if errors:
             status = only_errors(status)
@@ -60,6 +70,52 @@ class Command(BaseCommand):
         failing = error_count(status)
         if failing:
             raise CommandError(f"{failing} task(s) or service way(s) in error", returncode=1)
+
+
+PHASE_COLUMNS = ("SERVICE", "PHASE", "OLD SIDE", "NEW SIDE", "WARNING")
+
+
+def phases_output(tasks, as_json: bool) -> str:
+    chosen = (tasks if tasks is not None else SyncTask.objects.all()).filter(
+        sync_type=SyncTask.SERVICE
+    )
+    reports = [task_phases(t) for t in chosen.select_related("source", "destination")]
+    if as_json:
+        return _dumps(reports)
+    return "\n".join(phase_block(r) for r in reports) or "no Service tasks"
+
+
+def phase_block(report: dict) -> str:
+    """`task 3: zk -> nacos  not started: 5  consumers moving: 1 ... warnings: 1`, a table."""
+    counts = "  ".join(f"{phase}: {n}" for phase, n in report["counts"].items())
+    head = f"task {report['task']}: {report['old']} -> {report['new']}  {counts}"
+    rows = [PHASE_COLUMNS] + [
+        (
+            s["service"],
+            s["phase"],
+            side_text(s["old"]),
+            side_text(s["new"]),
+            s["warning"] or s["error"] or "-",
+        )
+        for s in report["services"]
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(PHASE_COLUMNS))]
+    table_lines = [
+        "  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    ]
+    return "\n".join([f"{head}  warnings: {report['warnings']}", *table_lines])
+
+
+def side_text(side: dict) -> str:
+    """`3 providers 2 copies 1 consumers`, with `?` for what is not known."""
+
+    def shown(n):
+        return "?" if n is None else str(n)
+
+    return (
+        f"{shown(side['providers'])} providers {shown(side['copies'])} copies"
+        f" {shown(side['consumers'])} consumers"
+    )
 
 
 def select_tasks(wanted: str) -> list[int]:

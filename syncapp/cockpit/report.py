@@ -1,0 +1,93 @@
+"""The cockpit as people and scripts read it: one reader for the console, the API,
+`sync_status --phases` and /metrics, so they never disagree."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django.db.models import Count, Q
+
+from syncapp.cockpit.phases import PHASES, UNKNOWN
+from syncapp.models import ServicePhase, ServiceSync, SyncTask
+
+NOT_READ = "not read yet"  # the error of a service the cockpit has not reached yet
+
+
+def _side(cluster: str, natives, copies, subscribers) -> dict:
+    return {"cluster": cluster, "providers": natives, "copies": copies, "consumers": subscribers}
+
+
+def service_phase(row: ServiceSync, task: SyncTask) -> dict:
+    """One service's phase and the facts behind it (None: not known)."""
+    seen: ServicePhase | None = getattr(row, "phase", None)
+    old, new = task.source.cluster_name, task.destination.cluster_name
+    if seen is None:
+        return {
+            "namespace": row.namespace,
+            "group": row.group,
+            "service": row.service,
+            "phase": UNKNOWN,
+            "warning": "",
+            "old": _side(old, None, None, None),
+            "new": _side(new, None, None, None),
+            "checked_at": None,
+            "error": NOT_READ,
+        }
+    return {
+        "namespace": row.namespace,
+        "group": row.group,
+        "service": row.service,
+        "phase": seen.phase,
+        "warning": seen.warning,
+        "old": _side(old, seen.old_natives, seen.old_copies, seen.old_subscribers),
+        "new": _side(new, seen.new_natives, seen.new_copies, seen.new_subscribers),
+        "checked_at": seen.checked_at.isoformat(),
+        "error": seen.error,
+    }
+
+
+def forward_rows(task: SyncTask, phase: str | None = None):
+    """The task's services as the cockpit lists them (forward way), only `phase`'s if given;
+    a service not read yet is in "unknown"."""
+    rows = ServiceSync.objects.filter(task=task, reverse=False)
+    if phase == UNKNOWN:
+        rows = rows.filter(Q(phase__isnull=True) | Q(phase__phase=UNKNOWN))
+    elif phase:
+        rows = rows.filter(phase__phase=phase)
+    return rows.select_related("phase").order_by("namespace", "group", "service")
+
+
+def phase_counts(task: SyncTask) -> tuple[dict[str, int], int]:
+    """Services per phase (every phase listed, 0 included) and services with a warning."""
+    counts, warnings = phase_counts_by_task(task.pk).get(task.pk, ({}, 0))
+    return {p: counts.get(p, 0) for p in PHASES}, warnings
+
+
+def task_phases(task: SyncTask, phase: str | None = None) -> dict:
+    """Counts per phase, warnings, and the services (only those in `phase` when given)."""
+    counts, warnings = phase_counts(task)
+    return {
+        "task": task.pk,
+        "old": task.source.cluster_name,
+        "new": task.destination.cluster_name,
+        "counts": counts,
+        "warnings": warnings,
+        "services": [service_phase(row, task) for row in forward_rows(task, phase)],
+    }
+
+
+def phase_counts_by_task(task_id: int | None = None) -> dict[int, tuple[dict[str, int], int]]:
+    """task id -> (phase -> services, services with a warning), of one task or all; services
+    not read yet count as unknown, as everywhere else. One aggregate query."""
+    rows = ServiceSync.objects.filter(reverse=False, task__sync_type=SyncTask.SERVICE)
+    if task_id is not None:
+        rows = rows.filter(task_id=task_id)
+    grouped = rows.values("task_id", "phase__phase").annotate(
+        n=Count("id"), warned=Count("id", filter=Q(phase__isnull=False) & ~Q(phase__warning=""))
+    )
+    totals: dict[int, Counter] = {}
+    warned: Counter = Counter()
+    for g in grouped:
+        totals.setdefault(g["task_id"], Counter())[g["phase__phase"] or UNKNOWN] += g["n"]
+        warned[g["task_id"]] += g["warned"]
+    return {t: ({p: c.get(p, 0) for p in PHASES}, warned[t]) for t, c in totals.items()}
