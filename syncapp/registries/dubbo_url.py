@@ -187,3 +187,10 @@ def _check_representable(params: dict[str, str]) -> None:
 
 def matches(url: DubboUrl, version: str, group: str) -> bool:
     return url.version == version and url.group == group
+
+
+def consumes(url: DubboUrl, version: str, group: str) -> bool:
+    """Whether a consumer URL asks for the providers of that version and group: Dubbo
+    consumers may name "*" for any version or group, and a list of groups."""
+    wanted_groups = url.group.split(",") if url.group else [""]
+    return url.version in ("*", version) and ("*" in wanted_groups or group in wanted_groups)

@@ -321,6 +321,16 @@ class ZookeeperRegistry(Registry):
             for _, url in _parse_providers(providers[self._interface_folder(interface)])
         }
 
+    def count_subscribers(self, service: ServiceKey) -> int | None:
+        """Dubbo: the consumers of that interface asking for that version and group, from
+        /dubbo/<interface>/consumers. Curator keeps no consumers: None (unknown)."""
+        if not dubbo_url.is_dubbo_name(service.name):
+            return None
+        interface, version, group = _dubbo_key(service.name)
+        folder = f"{DUBBO_ROOT}/{dubbo_url.java_encode(interface)}/consumers"
+        consumers = _parse_providers(self._children([folder])[folder])  # the same URL nodes
+        return sum(1 for _, url in consumers if dubbo_url.consumes(url, version, group))
+
     def _providers(self, name: str) -> list[tuple[str, dubbo_url.DubboUrl]]:
         """(node, URL) of the providers of that interface with that version and group."""
         _, version, group = _dubbo_key(name)

@@ -26,6 +26,7 @@ from syncapp.registries.base import (
 )
 from syncapp.registries.nacos.config_grpc import ConfigWatcher, GrpcConfigs
 from syncapp.registries.nacos.configs import HttpConfigs
+from syncapp.registries.nacos.grpc_conn import CLIENT_VERSION as OUR_AGENT
 from syncapp.registries.nacos.grpc_conn import GrpcConnection, NacosGrpcError
 from syncapp.registries.nacos.http_api import NacosHttp
 from syncapp.registries.nacos.naming_grpc import GrpcNaming
@@ -122,6 +123,14 @@ class NacosRegistry(Registry):
     def holds_by_connection(self) -> bool:
         """True when copies live as long as the connection that wrote them (gRPC)."""
         return self.naming().holds_by_connection
+
+    def count_subscribers(self, service: ServiceKey) -> int | None:
+        """The service's subscribers but msesync's own (its gRPC client says CLIENT_VERSION
+        as its agent); None where the server lists none (no subscriber API)."""
+        listed = self.http.subscribers(service)
+        if listed is None:
+            return None
+        return sum(1 for s in listed if not str(s.get("agent", "")).startswith(OUR_AGENT))
 
     # --- namespaces and services ------------------------------------------------------
 

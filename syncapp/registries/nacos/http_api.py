@@ -26,6 +26,8 @@ from syncapp.registries.nacos.signing import naming_signature
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 500
+SUBSCRIBER_PAGES = 20  # a service's subscribers read at most: 10,000 clients
+PUBLIC = "public"  # the namespace Nacos assumes when none is given
 NOT_SERVED = (404, 410)  # API absent (3.2+, r-nacos) or switched off (3.0/3.1)
 TOKEN_MARGIN = 60  # seconds before expiry at which a login token is refreshed
 LOGIN_RETRY = TOKEN_MARGIN + 60  # a refused login is tried again a minute later
@@ -204,6 +206,44 @@ class NacosHttp:
             return int(body.get("count", 0)), body.get("serviceList") or []
 
         return self.first_served("services", [("v3", v3), ("v1", v1)])
+
+    # --- subscribers -------------------------------------------------------------
+
+    def subscribers(self, service: ServiceKey) -> list[dict] | None:
+        """Every client subscribed to the service, as the server lists them (address, agent,
+        app); None where the server has no subscriber API (r-nacos: see PROTOCOLS.md)."""
+        found, page = [], 1
+        while True:
+            try:
+                total, batch = self._subscriber_page(service, page)
+            except NotServed:
+                return None
+            found += batch
+            if not batch or len(found) >= total or page >= SUBSCRIBER_PAGES:
+                return found
+            page += 1
+
+    def _subscriber_page(self, service: ServiceKey, page: int) -> tuple[int, list[dict]]:
+        """(total, subscribers of one page): Nacos 3's admin API, else v1 (Nacos 1.x/2.x)."""
+        params = {
+            "namespaceId": service.namespace or PUBLIC,
+            "groupName": service.group or DEFAULT_GROUP,
+            "serviceName": service.name,
+            "pageNo": page,
+            "pageSize": PAGE_SIZE,
+        }
+
+        def v3():
+            path = "/v3/admin/ns/service/subscribers"
+            data = self.json("GET", path, params).get("data") or {}
+            return int(data.get("totalCount", 0)), data.get("pageItems") or []
+
+        def v1():
+            v1_params = {**params, "serviceName": f"{params['groupName']}@@{service.name}"}
+            body = self.json("GET", "/v1/ns/service/subscribers", v1_params)
+            return int(body.get("count", 0)), body.get("subscribers") or []
+
+        return self.first_served("subscribers", [("v3", v3), ("v1", v1)])
 
     def server_state(self) -> dict:
         """The server's own description (version, mode), where it serves one; {} otherwise."""
