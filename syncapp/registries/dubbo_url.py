@@ -77,15 +77,25 @@ def parse_service_name(name: str) -> tuple[str, str, str]:
 # --- URL text -----------------------------------------------------------------------
 
 
-def parse_url(text: str) -> DubboUrl:
-    """Parse a decoded Dubbo URL: protocol://[user:pass@]host:port/path?k=v&..."""
+def parse_url(text: str, port_required: bool = True) -> DubboUrl:
+    """Parse a decoded Dubbo URL: protocol://[user:pass@]host:port/path?k=v&...
+    Consumers write no port (`consumer://10.0.0.6/a.B?...`): port 0 when not required."""
     body, _, query = text.partition("?")
     protocol, sep, rest = body.partition("://")
     if not sep or not protocol:
         raise ValueError(f"no protocol in Dubbo URL {text!r}")
     authority, _, path = rest.partition("/")
-    host, port = _host_port(authority.rpartition("@")[2])
+    host_port = authority.rpartition("@")[2]
+    if not port_required and host_port and not _has_port(host_port):
+        return DubboUrl(protocol, host_port.strip("[]"), 0, path, _params(query))
+    host, port = _host_port(host_port)
     return DubboUrl(protocol, host, port, path, _params(query))
+
+
+def _has_port(authority: str) -> bool:
+    if authority.startswith("["):
+        return "]:" in authority
+    return authority.count(":") == 1 and authority.rpartition(":")[2].isdigit()
 
 
 def _host_port(authority: str) -> tuple[str, int]:
@@ -117,6 +127,11 @@ def java_decode(text: str) -> str:
 
 def encode_node(url: DubboUrl) -> str:
     return java_encode(str(url))
+
+
+def decode_consumer(node: str) -> DubboUrl:
+    """A node of /dubbo/<interface>/consumers (a consumer URL, usually without a port)."""
+    return parse_url(java_decode(node), port_required=False)
 
 
 def decode_node(node: str) -> DubboUrl:

@@ -328,8 +328,9 @@ class ZookeeperRegistry(Registry):
             return None
         interface, version, group = _dubbo_key(service.name)
         folder = f"{DUBBO_ROOT}/{dubbo_url.java_encode(interface)}/consumers"
-        consumers = _parse_providers(self._children([folder])[folder])  # the same URL nodes
-        return sum(1 for _, url in consumers if dubbo_url.consumes(url, version, group))
+        return sum(
+            1 for node in self._children([folder])[folder] if _consumes(node, version, group)
+        )
 
     def _providers(self, name: str) -> list[tuple[str, dubbo_url.DubboUrl]]:
         """(node, URL) of the providers of that interface with that version and group."""
@@ -429,6 +430,14 @@ def _parse_providers(nodes: list[str]) -> list[tuple[str, dubbo_url.DubboUrl]]:
         except ValueError as error:  # one odd node must not hide the others
             log.warning("skipping Dubbo provider node %r: %s", node, error)
     return parsed
+
+
+def _consumes(node: str, version: str, group: str) -> bool:
+    try:
+        return dubbo_url.consumes(dubbo_url.decode_consumer(node), version, group)
+    except ValueError as error:  # one odd node must not hide the others
+        log.warning("skipping Dubbo consumer node %r: %s", node, error)
+        return False
 
 
 def _parse_entry(path: str, data: bytes) -> Instance | None:

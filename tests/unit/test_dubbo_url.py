@@ -158,3 +158,31 @@ def test_a_value_dubbo_cannot_carry_is_refused():
         dubbo_url.from_instance(
             dubbo_url.service_name(DEMO), Instance("10.0.0.1", 1, metadata={"q": "a&b"})
         )
+
+
+@pytest.mark.parametrize(
+    "version, group, consumed",
+    [
+        ("1.0.0", "", True),
+        ("*", "", True),
+        ("2.0.0", "", False),
+        ("1.0.0", "blue", False),
+        ("1.0.0", "blue,", True),  # a list of groups, the empty one among them
+        ("1.0.0", "*", True),
+    ],
+)
+def test_a_consumer_asks_for_a_version_and_group_as_dubbo_matches_them(version, group, consumed):
+    params = f"interface=a.B&version={version}" + (f"&group={group}" if group else "")
+    consumer = dubbo_url.decode_consumer(dubbo_url.java_encode(f"consumer://10.0.0.9/a.B?{params}"))
+    assert dubbo_url.consumes(consumer, "1.0.0", "") == consumed
+
+
+def test_consumer_nodes_parse_without_a_port_and_with_one():
+    assert (
+        dubbo_url.decode_consumer("consumer%3A%2F%2F10.0.0.9%2Fa.B%3Fversion%3D1").host
+        == "10.0.0.9"
+    )
+    assert dubbo_url.decode_consumer("consumer%3A%2F%2F10.0.0.9%3A7%2Fa.B").port == 7
+    assert dubbo_url.decode_consumer("consumer%3A%2F%2F%5B%3A%3A1%5D%2Fa.B").host == "::1"
+    with pytest.raises(ValueError):
+        dubbo_url.decode_node("consumer%3A%2F%2F10.0.0.9%2Fa.B")  # providers need a port
