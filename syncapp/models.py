@@ -150,7 +150,7 @@ class SyncTask(Failing):
     reverse_feed_alive_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The last row a refresh re-verified: the next one goes on from there (coalesce.refresh).
     refresh_cursor = models.BigIntegerField(default=0, editable=False)
-    # The last forward row whose migration phase was read (syncapp/cockpit/rounds.py).
+    # The last ServicePhase row the cockpit read (syncapp/cockpit/rounds.py).
     phase_cursor = models.BigIntegerField(default=0, editable=False)
     last_error = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -232,24 +232,37 @@ class ServiceSync(Failing):
 
 class ServicePhase(models.Model):
     """Where one service of a task stands in its migration (syncapp/cockpit/): the facts read
-    on both sides, the phase they put it in, and a warning. One per forward-way service row;
-    the old side is the task's source. A count of None was not known (never read as 0)."""
+    on both sides, the phase they put it in, and a warning. The old side is the task's source;
+    the key is the source's. Kept after the service leaves the old side (a migration's "done"),
+    dropped once it is gone from both. A count of None was not known (never read as 0)."""
 
-    row = models.OneToOneField(ServiceSync, models.CASCADE, related_name="phase")
+    task = models.ForeignKey(SyncTask, models.CASCADE, related_name="phases")
+    namespace = models.CharField(max_length=128, blank=True)
+    group = models.CharField(max_length=128, blank=True)
+    service = models.CharField(max_length=255)
     old_natives = models.IntegerField(null=True)
     old_copies = models.IntegerField(null=True)
     old_subscribers = models.IntegerField(null=True)
     new_natives = models.IntegerField(null=True)
     new_copies = models.IntegerField(null=True)
     new_subscribers = models.IntegerField(null=True)
-    phase = models.CharField(max_length=24, db_index=True)
+    # "" until the cockpit first reads the service (shown as unknown, "not read yet").
+    phase = models.CharField(max_length=24, blank=True, db_index=True)
     warning = models.TextField(blank=True)
     # Why a side could not be read (the phase is then "unknown").
     error = models.TextField(blank=True)
-    checked_at = models.DateTimeField()
+    checked_at = models.DateTimeField(null=True)
+
+    class Meta:
+        ordering = ["task", "namespace", "group", "service"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "namespace", "group", "service"], name="one_phase_per_service"
+            )
+        ]
 
     def __str__(self):
-        return f"{self.row}: {self.phase}"
+        return f"{self.namespace}/{self.group}/{self.service}: {self.phase or 'not read'}"
 
 
 class ConfigSync(models.Model):

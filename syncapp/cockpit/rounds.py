@@ -4,12 +4,19 @@ Each round reads at most `batch` services (over all tasks, paused ones included:
 warning matters most while a task is paused), continuing where the last round stopped, so
 the cost per round is fixed and a task of N services is walked every N / batch rounds. The
 reads are the cockpit's own: the sync jobs never wait for them.
+
+Which services: every service of the task's forward way (its rows, retired ones included) is
+enlisted at the start of a round; a service stays listed after it leaves the old side (that
+is how a migration ends: "done"), and is dropped once a read finds it on neither side, or
+when the task's pattern no longer matches it.
 """
 
 from __future__ import annotations
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from syncapp import patterns
 from syncapp.cockpit.facts import read_side
 from syncapp.cockpit.phases import Side, phase_of
 from syncapp.connections import registry_for
@@ -35,24 +42,55 @@ def read_round(batch: int) -> int:
     return read
 
 
+def enlist(task: SyncTask) -> None:
+    """A phase row (not read yet) for each forward service of the task that has none."""
+    listed = ServicePhase.objects.filter(
+        task=task,
+        namespace=OuterRef("namespace"),
+        group=OuterRef("group"),
+        service=OuterRef("service"),
+    )
+    missing = (
+        ServiceSync.objects.filter(task=task, reverse=False)
+        .exclude(Exists(listed))
+        .values_list("namespace", "group", "service")
+    )
+    ServicePhase.objects.bulk_create(
+        [ServicePhase(task=task, namespace=n, group=g, service=s) for n, g, s in missing],
+        ignore_conflicts=True,  # a round on another worker enlisted it first
+    )
+
+
 def read_task_batch(task: SyncTask, batch: int) -> int:
-    """The next `batch` forward rows of the task after its cursor; wraps to the start."""
+    """The next `batch` phase rows of the task after its cursor; wraps to the start."""
+    enlist(task)
     rows = list(
-        ServiceSync.objects.filter(task=task, reverse=False, pk__gt=task.phase_cursor).order_by(
-            "pk"
-        )[:batch]
+        ServicePhase.objects.filter(task=task, pk__gt=task.phase_cursor).order_by("pk")[:batch]
     )
     cursor = rows[-1].pk if len(rows) == batch else 0
     SyncTask.objects.filter(pk=task.pk).update(phase_cursor=cursor)
     if rows:
         way = Way(task)
         old, new = registry_for(way.source), registry_for(way.destination)
+        matches, two_way = matcher(task), task.mode == SyncTask.BIDIRECTIONAL
         for row in rows:
-            store(row, *read_both(way, old, new, row))
+            if not matches(row.service):
+                row.delete()
+                continue
+            store(row, two_way, *read_both(way, old, new, row))
     return len(rows)
 
 
-def read_both(way: Way, old, new, row: ServiceSync) -> tuple[Side, Side, str]:
+def matcher(task: SyncTask):
+    """The task's pattern as a predicate (one that fails to compile matches everything: the
+    scan reports that pattern; the cockpit keeps what it has)."""
+    try:
+        return patterns.compile(task.service_match_pattern).fullmatch
+    except patterns.PatternError:
+        return lambda name: True
+
+
+def read_both(way: Way, old, new, row: ServicePhase) -> tuple[Side, Side, str]:
     key = ServiceKey(row.namespace, row.group, row.service)
     old_side, old_error = read_side(old, way.source.cluster_name, key)
     target = dest_service_key(key, way.direction)
@@ -60,20 +98,37 @@ def read_both(way: Way, old, new, row: ServiceSync) -> tuple[Side, Side, str]:
     return old_side, new_side, "\n".join(e for e in (old_error, new_error) if e)
 
 
-def store(row: ServiceSync, old: Side, new: Side, error: str) -> None:
-    verdict = phase_of(old, new, two_way=row.task.mode == SyncTask.BIDIRECTIONAL)
-    ServicePhase.objects.update_or_create(
-        row=row,
-        defaults=dict(
-            old_natives=old.natives,
-            old_copies=old.copies,
-            old_subscribers=old.subscribers,
-            new_natives=new.natives,
-            new_copies=new.copies,
-            new_subscribers=new.subscribers,
-            phase=verdict.phase,
-            warning=verdict.warning,
-            error=error,
-            checked_at=timezone.now(),
-        ),
+def gone_from_both(old: Side, new: Side) -> bool:
+    return not any((old.natives, old.copies, new.natives, new.copies)) and None not in (
+        old.natives,
+        new.natives,
     )
+
+
+def store(row: ServicePhase, two_way: bool, old: Side, new: Side, error: str) -> None:
+    if gone_from_both(old, new) and not still_a_forward_service(row):
+        row.delete()
+        return
+    verdict = phase_of(old, new, two_way)
+    ServicePhase.objects.filter(pk=row.pk).update(
+        old_natives=old.natives,
+        old_copies=old.copies,
+        old_subscribers=old.subscribers,
+        new_natives=new.natives,
+        new_copies=new.copies,
+        new_subscribers=new.subscribers,
+        phase=verdict.phase,
+        warning=verdict.warning,
+        error=error,
+        checked_at=timezone.now(),
+    )
+
+
+def still_a_forward_service(row: ServicePhase) -> bool:
+    return ServiceSync.objects.filter(
+        task_id=row.task_id,
+        reverse=False,
+        namespace=row.namespace,
+        group=row.group,
+        service=row.service,
+    ).exists()

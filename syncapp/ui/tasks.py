@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from syncapp import jobs
 from syncapp.cockpit.phases import PHASES
-from syncapp.cockpit.report import forward_rows, phase_counts, service_phase
+from syncapp.cockpit.report import phase_counts, phase_rows, service_phase
 from syncapp.config_sync import config_stats
 from syncapp.models import ConfigSync, ServiceSync, SyncTask
 from syncapp.ui.formatting import failing_for, lag
@@ -80,7 +80,7 @@ def migration(request, pk: int):
     wanted = request.GET.get("phase", "")
     wanted = wanted if wanted in PHASES else ""
     counts, warnings = phase_counts(task)
-    rows = forward_rows(task, wanted or None)
+    rows = phase_rows(task, wanted or None)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     services = [service_phase(row, task) for row in page]
     context = {

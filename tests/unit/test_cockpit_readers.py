@@ -28,11 +28,15 @@ FIXTURE = {
 def task():
     task = nacos_task()
     for name, seen in FIXTURE.items():
-        row = ServiceSync.objects.create(task=task, group="G", service=name)
+        ServiceSync.objects.create(task=task, group="G", service=name)
         ServiceSync.objects.create(task=task, group="G", service=name, reverse=True)
-        if seen:
+        if not seen:
+            ServicePhase.objects.create(task=task, group="G", service=name)  # enlisted only
+        else:
             ServicePhase.objects.create(
-                row=row,
+                task=task,
+                group="G",
+                service=name,
                 old_natives=1,
                 old_copies=0,
                 old_subscribers=None,

@@ -40,7 +40,7 @@ def synced(task):
 
 def phase_now(task) -> ServicePhase:
     read_round(batch=100)
-    return ServicePhase.objects.get(row__task=task, row__service=SVC.name)
+    return ServicePhase.objects.get(task=task, service=SVC.name)
 
 
 def test_the_phase_walks_from_not_started_to_done_as_consumers_then_providers_move():
@@ -115,3 +115,29 @@ def test_each_round_reads_at_most_its_batch_and_walks_every_service_in_turn(monk
     # Two reads (old and new side) per service; all five once before the walk starts again.
     assert sorted(reads[:10]) == sorted(names * 2)
     assert ServicePhase.objects.count() == ServiceSync.objects.filter(reverse=False).count()
+
+
+def test_a_moved_service_stays_done_after_the_old_side_forgets_it_and_goes_when_gone():
+    task = make_task()
+    provider("old", 1)
+    synced(task)
+    assert phase_now(task).phase == phases.NOT_STARTED
+    provider("new", 2)
+    leave("old", 1)
+    synced(task)  # its copy goes
+    consumers("old", 0)
+    ServiceSync.objects.filter(task=task).delete()  # the scan dropped the retired row
+    assert phase_now(task).phase == phases.DONE
+    leave("new", 2)  # the service is gone from both sides
+    read_round(batch=100)
+    assert not ServicePhase.objects.filter(task=task).exists()
+
+
+def test_a_service_the_pattern_no_longer_matches_leaves_the_cockpit():
+    task = make_task()
+    provider("old", 1)
+    synced(task)
+    read_round(batch=100)
+    SyncTask.objects.filter(pk=task.pk).update(service_match_pattern="other-.*")
+    read_round(batch=100)
+    assert not ServicePhase.objects.filter(task=task).exists()
