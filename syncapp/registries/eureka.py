@@ -5,6 +5,11 @@ Connect keys: `host:port` (path `/eureka` assumed) or a full URL such as
 HTTP basic auth. Library: requests, through the shared HttpClient. Every request sends
 `Accept: application/json` (without it the server answers XML).
 
+Versions: checked on eureka-core 2.0 (Spring Cloud Netflix 4.x) and 1.10 (3.1.x; the test bed's
+`eureka1` matrix flavour). Status codes, JSON shapes (lists even for one element, `@class` on
+empty metadata), the delta and lease expiry are the same on both; only a 404's body differs
+(2.x: Spring's JSON error, 1.x: empty), and we read only its status.
+
 Reads list only instances whose status is UP: DOWN, OUT_OF_SERVICE, STARTING and UNKNOWN are
 not live. An app that does not exist (HTTP 404) is an empty list. Eureka has no weight,
 cluster or namespace: reads give weight 1, cluster DEFAULT, namespace "".
