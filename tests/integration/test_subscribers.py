@@ -1,45 +1,21 @@
 """Subscriber counts for the migration cockpit (issue 16), against the real servers.
 
 Nacos 3 (v1 off) lists a service's subscribers on its v3 admin API: an official client's
-subscription counts, msesync's own does not. r-nacos serves no subscriber list: unknown.
+subscription counts, msesync's own does not. r-nacos lists no gRPC subscriber: unknown.
 ZooKeeper Dubbo: consumers under /dubbo/<interface>/consumers, by version and group.
 """
 
-import asyncio
 import uuid
 
 from syncapp.registries.base import ClusterConfig, ServiceKey
 from syncapp.registries.nacos import NacosRegistry
 from syncapp.registries.zookeeper import ZookeeperRegistry
+from tests.support.nacos_sdk import subscribed
 from tests.support.waiting import wait_until
 
 
 def nacos_at(address) -> NacosRegistry:
     return NacosRegistry(ClusterConfig("subs", "NACOS", (address,)))
-
-
-async def official_subscriber(address: str, cache_dir: str, service: str):
-    """nacos-sdk-python's gRPC client, subscribed to `service` (as a Java or Go app would be)."""
-    from v2.nacos import ClientConfigBuilder, NacosNamingService
-    from v2.nacos.naming.model.naming_param import SubscribeServiceParam
-
-    config = (
-        ClientConfigBuilder()
-        .server_address(address)
-        .namespace_id("public")
-        .cache_dir(cache_dir)
-        .log_dir(cache_dir)
-        .build()
-    )
-    client = await NacosNamingService.create_naming_service(config)
-
-    async def on_change(instances):
-        pass
-
-    await client.subscribe(
-        SubscribeServiceParam(service_name=service, subscribe_callback=on_change)
-    )
-    return client
 
 
 def test_nacos_counts_an_apps_subscription_and_not_msesyncs_own(nacos, tmp_path):
@@ -50,21 +26,21 @@ def test_nacos_counts_an_apps_subscription_and_not_msesyncs_own(nacos, tmp_path)
     registry.naming().subscribe(key)  # msesync's own subscription (its feed does this)
     assert registry.count_subscribers(key) == 0
 
-    async def scenario():
-        client = await official_subscriber(nacos, str(tmp_path), name)
-        try:
-            await asyncio.to_thread(wait_until, lambda: registry.count_subscribers(key) == 1, 10)
-        finally:
-            await client.shutdown()
-        await asyncio.to_thread(wait_until, lambda: registry.count_subscribers(key) == 0, 10)
-
-    asyncio.run(scenario())
+    with subscribed(nacos, name, str(tmp_path)):
+        wait_until(lambda: registry.count_subscribers(key) == 1, 10)
+    wait_until(lambda: registry.count_subscribers(key) == 0, 10)
     registry.close()
 
 
-def test_r_nacos_has_no_subscriber_list_so_the_count_is_unknown(nacos_alt):
+def test_r_nacos_lists_no_grpc_subscriber_so_the_count_is_unknown(nacos_alt, tmp_path):
+    """r-nacos 0.8 serves v1's subscriber list, but it stays empty while an app subscribes over
+    gRPC (checked here): msesync says unknown rather than 0."""
+    name = f"subs-{uuid.uuid4().hex[:8]}"
+    key = ServiceKey("public", "DEFAULT_GROUP", name)
     registry = nacos_at(nacos_alt)
-    assert registry.count_subscribers(ServiceKey("public", "DEFAULT_GROUP", "any")) is None
+    with subscribed(nacos_alt, name, str(tmp_path)):
+        assert registry.http.subscribers(key) == []  # the server's own answer, app subscribed
+        assert registry.count_subscribers(key) is None
     registry.close()
 
 
@@ -91,7 +67,7 @@ def test_zookeeper_counts_the_dubbo_consumers_of_that_version_and_group(zookeepe
     try:
         assert registry.count_subscribers(ServiceKey("", "", f"providers:{interface}:1.0.0:")) == 2
         blue = ServiceKey("", "", f"providers:{interface}:1.0.0:blue")
-        assert registry.count_subscribers(blue) == 2  # its own and the "*" version
+        assert registry.count_subscribers(blue) == 1  # no group asked: not a group's consumer
         nobody = ServiceKey("", "", f"providers:com.example.none{uuid.uuid4().hex[:6]}:1.0.0:")
         assert registry.count_subscribers(nobody) == 0
         assert registry.count_subscribers(ServiceKey("", "", "curator-app")) is None
