@@ -318,6 +318,17 @@ def run_dubbo_consumer(
     return proc.returncode, output
 
 
+@contextlib.contextmanager
+def dubbo_consumer(
+    registry: str, version: str = "1.0.0", group: str = "", timeout: float = READY_TIMEOUT
+) -> Iterator[JavaProcess]:
+    """A Dubbo consumer of GreetingService subscribed through `registry` (a registry URL,
+    zookeeper://... or nacos://...), making no calls, until the block ends."""
+    args = [f"--registry={registry}", f"--version={version}", f"--group={group}", "--stay=true"]
+    with running("dubbo", DUBBO_CONSUMER, args, timeout) as process:
+        yield process
+
+
 # --- the Curator harness ---------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ FAST_TIMINGS = {
     "MSESYNC_SCAN_INTERVAL": "1",
     "MSESYNC_HEARTBEAT_INTERVAL": "4",
     "MSESYNC_DAEMON_REFRESH_INTERVAL": "5",
+    "MSESYNC_PHASE_INTERVAL": "2",
 }
 # Storage/broker variables a developer's shell may carry: each mode sets its own.
 MODE_VARIABLES = ("MYSQL_URL", "MYSQL_USER_NAME", "MYSQL_PASSWORD", "REDIS_URL")

@@ -17,6 +17,10 @@ import org.apache.dubbo.config.bootstrap.DubboBootstrap;
  * --app msesync-harness-consumer. Each call is retried until it succeeds or the deadline passes.
  * Prints "RESULT &lt;reply&gt;" per successful call, then "OK" and exits 0; prints "FAILED ..." and
  * exits 1 when the deadline passes first.
+ *
+ * <p>--registry replaces the registry URL (e.g. zookeeper://127.0.0.1:12181: a consumer of the
+ * old side of a migration). --stay=true: no calls; print "READY consumer" once subscribed and stay
+ * subscribed until killed (the subscriber a migration cockpit must see).
  */
 public final class Consumer {
     private Consumer() {}
@@ -48,9 +52,10 @@ public final class Consumer {
         application.setQosEnable(false);
         application.setLogger("slf4j");
 
-        RegistryConfig registry = new RegistryConfig("nacos://" + args.get("nacos", "127.0.0.1:18848"));
+        String address = args.get("registry", "nacos://" + args.get("nacos", "127.0.0.1:18848"));
+        RegistryConfig registry = new RegistryConfig(address);
         Map<String, String> parameters = new HashMap<>();
-        if (!namespace.isEmpty()) {
+        if (!namespace.isEmpty() && address.startsWith("nacos://")) {
             parameters.put("namespace", namespace);
         }
         registry.setParameters(parameters);
@@ -75,6 +80,11 @@ public final class Consumer {
                 .reference(reference)
                 .start();
         GreetingService greeter = reference.get();
+        if (Boolean.parseBoolean(args.get("stay", "false"))) {
+            System.out.println("READY consumer " + address);
+            System.out.flush();
+            Thread.sleep(Long.MAX_VALUE);
+        }
 
         Throwable last = null;
         for (int done = 0; done < calls; ) {
