@@ -189,6 +189,17 @@ def test_scale(zookeeper, nacos, redis):
     assert header == ["mode", "N", "beat", "keeper", "web", "worker"], out
 
 
+def test_cockpit(zookeeper, nacos):
+    out = run_bench("cockpit", "--sizes", "30", "--rest", "40")
+    title = "Migration cockpit at rest, ZooKeeper (Dubbo) -> Nacos 3, N x 3"
+    header, [row] = table(out, title)
+    assert header[:4] == ["N", "CPU at rest, cockpit off (% core)", "cockpit on (% core)", "extra"]
+    assert row[0] == "30", out
+    assert_numbers([row], [1, 2], out)
+    assert row[4] == "30 in 40 s", f"the cockpit read every service once or more:\n{out}"
+    assert row[5] == "not started: 30", out  # providers on ZooKeeper only, no consumer
+
+
 def test_broker(redis):
     out = run_bench("broker", "--messages", "200")
     header, rows = table(out, "broker, engine only")
