@@ -12,12 +12,12 @@ all pass (`/v1/health/service/<name>?passing=1`): address = Service.Address or e
 node's, weight = Weights.Passing, metadata = decoded Meta plus the tags (below).
 
 Meta keys: Consul accepts only [A-Za-z0-9_-], at most 128 characters, not starting with
-`consul-` (verified on 1.8.7, which answers 400 otherwise). A key that fits is stored as is.
-Any other key is stored as `msesync-` + the key with every character other than
+`consul-` (verified on 1.8.7 and 1.16.3, which answer 400 otherwise). A key that fits is stored
+as is. Any other key is stored as `msesync-` + the key with every character other than
 [A-Za-z0-9-] written as `_` and two upper-case hex digits per UTF-8 byte, so
 `sync.instance.tag` is stored as `msesync-sync_2Einstance_2Etag`. Keys that start with
 `msesync-` are always encoded, so decoding (of keys with that prefix only) is exact.
-Limits Consul puts on what we can store: 64 keys, values of 512 characters, encoded keys of
+Limits Consul puts on what we can store: 64 keys, values of 512 bytes (UTF-8), encoded keys of
 128; beyond them a registration fails with Refused (the agent's 400 and its reason).
 
 Tags: carried in metadata under `consul.tags` as a JSON list (tags may hold commas) when a
@@ -267,9 +267,12 @@ class ConsulRegistry(Registry):
         )
 
     def deregister(self, service: ServiceKey, instance: Instance) -> None:
-        # The agent answers 200 for an ID it does not know: already gone is done.
+        # An ID the agent does not know is already gone, which is done: Consul 1.8 answers
+        # 200 for it, newer agents (seen on 1.16) 404 "Unknown service ID", which py-consul
+        # returns as False. Other refusals (an ACL's 403) still raise.
         sid = service_id(service.name, instance)
-        self._write(lambda c: c.agent.service.deregister(sid), f"deregister {sid}")
+        if not self._call(lambda c: c.agent.service.deregister(sid)):
+            log.debug("%s: deregister of %s: the agent does not know it", self.config.name, sid)
 
     def heartbeat(self, service: ServiceKey, instance: Instance) -> None:
         check = f"service:{service_id(service.name, instance)}"
@@ -277,8 +280,9 @@ class ConsulRegistry(Registry):
             known = self._call(lambda c: c.agent.check.ttl_pass(check))
         except Refused as exc:
             # Consul 1.8 answers an unknown check with HTTP 500 "does not have associated
-            # TTL" (a 404, should an agent send one, comes back as False). Registering is
-            # idempotent, and fails loudly when the refusal had another cause (e.g. an ACL).
+            # TTL"; newer agents (seen on 1.16) with 404 "Unknown check ID", which comes back
+            # as False. Registering is idempotent, and fails loudly when the refusal had
+            # another cause (e.g. an ACL).
             log.debug(
                 "%s: pass of %s refused (%s), registering again", self.config.name, check, exc
             )

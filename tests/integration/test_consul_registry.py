@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from syncapp.registries import consul as consul_module
-from syncapp.registries.base import ClusterConfig, Instance, ServiceKey
+from syncapp.registries.base import ClusterConfig, Instance, Refused, ServiceKey
 from syncapp.registries.consul import ConsulRegistry, service_id
 from tests.support.waiting import wait_until
 
@@ -132,3 +132,19 @@ def test_the_cluster_password_is_the_acl_token(monkeypatch):
     without = ConsulRegistry(ClusterConfig("c", "CONSUL", ("h:1",)))
     assert with_token.clients[0].prepare_headers() == {"X-Consul-Token": "secret"}
     assert without.clients[0].prepare_headers() == {}
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {f"k{i}": "v" for i in range(65)},  # 64 keys at most
+        {"k": "é" * 257},  # 512 bytes at most, not characters
+        {"x" * 129: "v"},  # keys of 128 characters at most, ours encoded too
+    ],
+    ids=["65-keys", "value-of-514-bytes", "key-of-129"],
+)
+def test_meta_beyond_consuls_limits_is_refused_not_cut(registry, service, metadata):
+    # The same limits and the same 400 on Consul 1.8.7 and 1.16.3.
+    with pytest.raises(Refused, match="Invalid Service Meta"):
+        registry.register(service, Instance("10.6.0.1", 1, metadata=metadata))
+    assert registry.list_instances(service) == []

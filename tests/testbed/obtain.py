@@ -1,12 +1,15 @@
-"""Getting server software onto the machine, once: Debian packages and cargo-built binaries."""
+"""Getting server software onto the machine, once: Debian packages, cargo- and Go-built binaries."""
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
 import subprocess
+import tempfile
 import threading
+import time
 from pathlib import Path
 
 from tests.testbed.base import TestbedError
@@ -89,3 +92,44 @@ def cargo_install(crate: str, binary: str) -> Path:
     print(f"building {crate} with cargo: this takes several minutes once", flush=True)
     run([cargo, "install", crate, "--locked"])
     return target
+
+
+def go() -> str:
+    """The go command: on PATH, or where the Go tarball installs it."""
+    found = shutil.which("go") or "/usr/local/go/bin/go"
+    if not Path(found).exists():
+        raise TestbedError("go not found; install Go (1.26 builds the test bed's Go servers)")
+    return found
+
+
+def go_environ(**extra: str) -> dict[str, str]:
+    """The caller's environment plus -mod=mod (resolve what a go.mod leaves out) and `extra`.
+
+    GOPROXY, GOMODCACHE and GOCACHE keep their defaults, so Go's own caches are reused."""
+    flags = f"{os.environ.get('GOFLAGS', '')} -mod=mod".strip()
+    return {**os.environ, "GOFLAGS": flags, **extra}
+
+
+def go_mod_download(module: str, version: str) -> dict:
+    """`go mod download -json MODULE@VERSION`: its JSON (Dir: the read-only module source)."""
+    argv = [go(), "mod", "download", "-json", f"{module}@{version}"]
+    print("+ " + shlex.join(argv), flush=True)
+    with tempfile.TemporaryDirectory() as outside_any_module:  # no go.mod to consult or edit
+        result = subprocess.run(
+            argv, capture_output=True, text=True, env=go_environ(), cwd=outside_any_module
+        )
+    try:
+        info = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        info = {"Error": (result.stdout + result.stderr).strip()[-3000:]}
+    if result.returncode != 0 or info.get("Error") or not info.get("Dir"):
+        raise TestbedError(f"go mod download {module}@{version} failed: {info.get('Error')}")
+    return info
+
+
+def go_build(source: Path, output: Path, ldflags: str = "") -> None:
+    """`go build` of the main package in `source` to `output`: static (CGO_ENABLED=0), timed."""
+    began = time.monotonic()
+    argv = [go(), "build", "-trimpath", "-ldflags", ldflags, "-o", str(output), "."]
+    run(argv, cwd=source, env=go_environ(CGO_ENABLED="0"))
+    print(f"built {output} in {time.monotonic() - began:.0f} s", flush=True)

@@ -72,6 +72,12 @@ class ServerImpl(Server):
     )
     ports = (HTTP_PORT, SERVER_PORT, SERF_LAN_PORT, SERF_WAN_PORT)
     ready_timeout = 60.0
+    # HCL turning off the listeners a dev agent of this version opens beyond the ports above.
+    extra_ports_off = "ports { grpc = -1 }"
+
+    def executable(self) -> Path:
+        """The consul binary obtain() provides (other versions: their own build)."""
+        return binary()
 
     @property
     def base_url(self) -> str:
@@ -89,7 +95,7 @@ class ServerImpl(Server):
 
     def command(self, run_dir: Path) -> list[str]:
         return [
-            str(binary()),
+            str(self.executable()),
             *("agent", "-dev", f"-node={self.node}"),
             *("-bind=127.0.0.1", "-client=127.0.0.1"),
             f"-http-port={self.http_port}",
@@ -97,7 +103,7 @@ class ServerImpl(Server):
             f"-serf-lan-port={self.serf_lan_port}",
             f"-serf-wan-port={self.serf_wan_port}",
             "-dns-port=-1",
-            *("-hcl", "ports { grpc = -1 }"),
+            *("-hcl", self.extra_ports_off),
         ]
 
     def is_ready(self) -> bool:
