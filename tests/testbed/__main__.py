@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.testbed.base import Server, TestbedError, is_ours, read_pid, start, stop, testbed_lock
-from tests.testbed.servers import SERVERS, UnknownServer, load
+from tests.testbed.servers import SERVERS, UnknownServer, load_exactly
 
 
 def timed(action, server: Server) -> tuple[str, float, bool]:
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"any of: {', '.join(SERVERS)}")
     args = parser.parse_args(argv)
     try:
-        servers = [load(name) for name in args.names or SERVERS]
+        servers = [load_exactly(name) for name in args.names or SERVERS]
     except UnknownServer as error:
         parser.error(str(error))
     except ImportError as error:  # e.g. a server module that is still being written

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.testbed.servers import load
+from tests.testbed.servers import load, load_exactly, stand_ins
 
 # fixture name -> (test-bed server, export holding its address)
 FIXTURES = {
@@ -26,8 +26,14 @@ PROBE_TIMEOUT = 1.0
 
 
 def exported(server: str) -> dict[str, str]:
-    """The server's exports, each overridden by an environment variable of the same name."""
-    return {name: os.environ.get(name, value) for name, value in load(server).exports().items()}
+    """The server's exports, each overridden by an environment variable of the same name.
+
+    While a flavour stands in for the server (a matrix run), its values come under the server's
+    own names, position by position, and no variable overrides them."""
+    own = load_exactly(server).exports()
+    if server in stand_ins():
+        return dict(zip(own, load(server).exports().values(), strict=True))
+    return {name: os.environ.get(name, value) for name, value in own.items()}
 
 
 def host_port(address: str) -> tuple[str, int]:
@@ -58,7 +64,7 @@ def unavailable(server: str, reason: str) -> None:
 def address_of(server: str, export: str) -> str:
     """The address tests should use for `server`, after checking something listens there."""
     try:
-        address = os.environ.get(export) or exported(server)[export]
+        address = exported(server)[export]
     except ImportError as error:  # the server's test-bed module is not written yet
         unavailable(server, f"no test-bed module for {server} ({error})")
     if not reachable(address):
