@@ -53,7 +53,7 @@ def describe(server: Server) -> tuple[str, bool]:
         up = False
     version = safe_version(server) if up else "-"
     owner = "" if not up or is_ours(server.name, read_pid(server.name)) else " (not ours)"
-    return f"{server.name:<10} {version:<28} {address:<45} {'up' if up else 'down'}{owner}", up
+    return f"{server.name:<11} {version:<46} {address:<38} {'up' if up else 'down'}{owner}", up
 
 
 def safe_version(server: Server) -> str:
