@@ -10,6 +10,7 @@ import pytest
 
 from syncapp.registries.base import ClusterConfig, Instance, ServiceKey
 from syncapp.registries.nacos import NacosRegistry
+from tests.support.nacos_sdk import naming_client
 from tests.support.waiting import wait_until
 
 PORTS = (18001, 18002, 18003)
@@ -18,20 +19,6 @@ PORTS = (18001, 18002, 18003)
 @pytest.fixture(params=["nacos", "nacos_alt"])
 def nacos_addr(request) -> str:
     return request.getfixturevalue(request.param)
-
-
-async def sdk_client(address: str, cache_dir: str):
-    from v2.nacos import ClientConfigBuilder, NacosNamingService
-
-    config = (
-        ClientConfigBuilder()
-        .server_address(address)
-        .namespace_id("public")
-        .cache_dir(cache_dir)
-        .log_dir(cache_dir)
-        .build()
-    )
-    return await NacosNamingService.create_naming_service(config)
 
 
 def test_what_the_official_client_registers_we_read_and_the_reverse(nacos_addr, tmp_path):
@@ -46,7 +33,7 @@ def test_what_the_official_client_registers_we_read_and_the_reverse(nacos_addr, 
     ours_key = ServiceKey("public", "DEFAULT_GROUP", f"{name}-ours")
 
     async def scenario():
-        client = await sdk_client(nacos_addr, str(tmp_path))
+        client = await naming_client(nacos_addr, str(tmp_path))
         batch = [
             RegisterInstanceParam(
                 ip="127.0.0.1", port=p, service_name=name, metadata={"smoke": str(p)}

@@ -8,10 +8,9 @@ from collections.abc import Iterator
 SDK_TIMEOUT = 30.0
 
 
-async def official_subscriber(address: str, cache_dir: str, service: str):
-    """A naming client subscribed to `service` (public namespace, DEFAULT_GROUP)."""
+async def naming_client(address: str, cache_dir: str):
+    """The SDK's naming client of the public namespace, its files kept in `cache_dir`."""
     from v2.nacos import ClientConfigBuilder, NacosNamingService
-    from v2.nacos.naming.model.naming_param import SubscribeServiceParam
 
     config = (
         ClientConfigBuilder()
@@ -21,7 +20,14 @@ async def official_subscriber(address: str, cache_dir: str, service: str):
         .log_dir(cache_dir)
         .build()
     )
-    client = await NacosNamingService.create_naming_service(config)
+    return await NacosNamingService.create_naming_service(config)
+
+
+async def official_subscriber(address: str, cache_dir: str, service: str):
+    """A naming client subscribed to `service` (public namespace, DEFAULT_GROUP)."""
+    from v2.nacos.naming.model.naming_param import SubscribeServiceParam
+
+    client = await naming_client(address, cache_dir)
 
     async def on_change(instances):  # the app would re-balance here
         pass
