@@ -13,6 +13,7 @@ when the task's pattern no longer matches it.
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -73,11 +74,15 @@ def read_task_batch(task: SyncTask, batch: int) -> int:
         way = Way(task)
         old, new = registry_for(way.source), registry_for(way.destination)
         matches, two_way = matcher(task), task.mode == SyncTask.BIDIRECTIONAL
-        for row in rows:
-            if not matches(row.service):
-                row.delete()
-                continue
-            store(row, two_way, *read_both(way, old, new, row))
+        # Read everything first, then write the batch in one transaction: no database lock
+        # is held across network reads, and SQLite syncs once per round, not per service.
+        read = [(row, read_both(way, old, new, row)) for row in rows if matches(row.service)]
+        with transaction.atomic():
+            ServicePhase.objects.filter(
+                pk__in=[r.pk for r in rows if not matches(r.service)]
+            ).delete()
+            for row, (old_side, new_side, error) in read:
+                store(row, two_way, old_side, new_side, error)
     return len(rows)
 
 
