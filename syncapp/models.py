@@ -150,8 +150,10 @@ class SyncTask(Failing):
     reverse_feed_alive_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The last row a refresh re-verified: the next one goes on from there (coalesce.refresh).
     refresh_cursor = models.BigIntegerField(default=0, editable=False)
-    # The last ServicePhase row the cockpit read (syncapp/cockpit/rounds.py).
+    # The last ServicePhase row the cockpit read, and when it last read this task's services:
+    # each round serves the tasks read longest ago first (syncapp/cockpit/rounds.py).
     phase_cursor = models.BigIntegerField(default=0, editable=False)
+    phases_read_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

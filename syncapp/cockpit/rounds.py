@@ -14,7 +14,7 @@ when the task's pattern no longer matches it.
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from syncapp import patterns
@@ -34,12 +34,15 @@ def service_tasks():
 
 
 def read_round(batch: int) -> int:
-    """Read up to `batch` services' phases over every service task; how many were read."""
+    """Read up to `batch` services' phases, serving the tasks read longest ago (or never)
+    first, so that a large task cannot starve the others; how many were read."""
     read = 0
-    for task in service_tasks().order_by("pk"):
+    order = (F("phases_read_at").asc(nulls_first=True), "pk")
+    for task in service_tasks().order_by(*order):
         if read >= batch:
             break
         read += read_task_batch(task, batch - read)
+        SyncTask.objects.filter(pk=task.pk).update(phases_read_at=timezone.now())
     return read
 
 

@@ -141,3 +141,20 @@ def test_a_service_the_pattern_no_longer_matches_leaves_the_cockpit():
     SyncTask.objects.filter(pk=task.pk).update(service_match_pattern="other-.*")
     read_round(batch=100)
     assert not ServicePhase.objects.filter(task=task).exists()
+
+
+def test_a_large_task_does_not_starve_a_small_one():
+    big = make_task()
+    for n in range(6):
+        provider("old", 1, ServiceKey("public", "DEFAULT_GROUP", f"big-{n}"))
+    small_old = Cluster.objects.create(
+        cluster_name="small", cluster_type="MEMORY", connect_keys=["m"]
+    )
+    small = SyncTask.objects.create(source=small_old, destination=big.destination)
+    provider("small", 1, ServiceKey("public", "DEFAULT_GROUP", "lonely"))
+    synced(big)
+    synced(small)
+    read_round(batch=2)
+    read_round(batch=2)
+    lonely = ServicePhase.objects.get(task=small, service="lonely")
+    assert lonely.phase == phases.NOT_STARTED  # read in the second round, not after the big one
