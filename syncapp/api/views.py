@@ -80,7 +80,10 @@ class SyncTaskViewSet(RoleViewSetMixin, viewsets.ModelViewSet):
     def phases(self, request, pk=None):
         """The migration cockpit: services per phase, and each service's evidence."""
         wanted = checked(PhaseFilter, request.query_params).get("phase")
-        return Response(task_phases(self.get_object(), wanted))
+        task = self.get_object()
+        if task.sync_type != SyncTask.SERVICE:
+            return Response({"detail": "a Config task has no services"}, status=404)
+        return Response(task_phases(task, wanted))
 
 
 @extend_schema_view(list=extend_schema(parameters=[ServiceFilter]))

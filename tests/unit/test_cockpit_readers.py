@@ -115,3 +115,9 @@ def series(text: str, name: str = "msesync_task_services_by_phase"):
     """(labels, value) of each sample of a metric in Prometheus' text format."""
     for labels, value in re.findall(rf"^{name}\{{([^}}]*)\}} (\S+)$", text, re.M):
         yield dict(re.findall(r'(\w+)="([^"]*)"', labels)), value
+
+
+def test_a_config_task_has_no_phases(api_client):
+    task = nacos_task(sync_type="Config")
+    answer = api_client.get(f"/api/tasks/{task.pk}/phases/")
+    assert answer.status_code == 404 and "Config task" in answer.json()["detail"]
