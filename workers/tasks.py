@@ -68,5 +68,6 @@ def sync_configs(task_id: int, keys: list | None = None) -> None:
 
 @shared_task
 def read_phases() -> None:
-    """Beat: the migration cockpit's next batch of services (a fixed cost per round)."""
-    rounds.read_round(settings.PHASE_BATCH)
+    """Beat: the migration cockpit's next batch of services (a fixed cost per round; a
+    message that waited behind a backlog and comes right after another reads nothing)."""
+    rounds.read_round(settings.PHASE_BATCH, min_gap=settings.PHASE_INTERVAL / 2)

@@ -13,6 +13,8 @@ when the task's pattern no longer matches it.
 
 from __future__ import annotations
 
+import datetime
+
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
@@ -33,9 +35,14 @@ def service_tasks():
     )
 
 
-def read_round(batch: int) -> int:
+def read_round(batch: int, min_gap: float = 0.0) -> int:
     """Read up to `batch` services' phases, serving the tasks read longest ago (or never)
-    first, so that a large task cannot starve the others; how many were read."""
+    first, so that a large task cannot starve the others; how many were read.
+
+    A round within `min_gap` seconds of the last one reads nothing: beat's messages that
+    waited behind a backlog of sync jobs run back to back, and must not add up to a burst."""
+    if min_gap and last_round_within(min_gap):
+        return 0
     read = 0
     order = (F("phases_read_at").asc(nulls_first=True), "pk")
     for task in service_tasks().order_by(*order):
@@ -44,6 +51,11 @@ def read_round(batch: int) -> int:
         read += read_task_batch(task, batch - read)
         SyncTask.objects.filter(pk=task.pk).update(phases_read_at=timezone.now())
     return read
+
+
+def last_round_within(seconds: float) -> bool:
+    since = timezone.now() - datetime.timedelta(seconds=seconds)
+    return SyncTask.objects.filter(phases_read_at__gt=since).exists()
 
 
 def enlist(task: SyncTask) -> None:

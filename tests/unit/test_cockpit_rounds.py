@@ -158,3 +158,12 @@ def test_a_large_task_does_not_starve_a_small_one():
     read_round(batch=2)
     lonely = ServicePhase.objects.get(task=small, service="lonely")
     assert lonely.phase == phases.NOT_STARTED  # read in the second round, not after the big one
+
+
+def test_rounds_that_waited_behind_a_backlog_do_not_run_back_to_back():
+    task = make_task()
+    provider("old", 1)
+    synced(task)
+    assert read_round(batch=100, min_gap=7.5) == 1
+    assert read_round(batch=100, min_gap=7.5) == 0  # right after: skipped
+    assert read_round(batch=100) == 1  # no gap asked (tests, a forced round)
