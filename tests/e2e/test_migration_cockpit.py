@@ -91,7 +91,9 @@ def test_the_phase_walks_as_consumer_then_provider_move_to_nacos(product, zookee
             )
             seen = cockpit.wait_phase(name, "consumers moving", True)
             assert "stopping or pausing the sync leaves them without providers" in seen["warning"]
-            assert cockpit.sync_status_says(name) == cockpit.service(name)
+            said, shown = cockpit.sync_status_says(name), cockpit.service(name)
+            said.pop("checked_at"), shown.pop("checked_at")  # a round may fall in between
+            assert said == shown
             cockpit.post("resume")
             with dubbo_provider(zookeeper, version=version, registry=on_nacos):
                 cockpit.wait_phase(
