@@ -304,9 +304,9 @@ class ZookeeperRegistry(Registry):
     # --- Dubbo layout ------------------------------------------------------------------
 
     @staticmethod
-    def _interface_folder(interface: str) -> str:
+    def _interface_folder(interface: str, category: str = "providers") -> str:
         # Dubbo URL-encodes the interface folder (an inner class's '$' becomes %24).
-        return f"{DUBBO_ROOT}/{dubbo_url.java_encode(interface)}/providers"
+        return f"{DUBBO_ROOT}/{dubbo_url.java_encode(interface)}/{category}"
 
     def _providers_folder(self, name: str) -> str:
         return self._interface_folder(_dubbo_key(name)[0])
@@ -327,7 +327,7 @@ class ZookeeperRegistry(Registry):
         if not dubbo_url.is_dubbo_name(service.name):
             return None
         interface, version, group = _dubbo_key(service.name)
-        folder = f"{DUBBO_ROOT}/{dubbo_url.java_encode(interface)}/consumers"
+        folder = self._interface_folder(interface, "consumers")
         return sum(
             1 for node in self._children([folder])[folder] if _consumes(node, version, group)
         )

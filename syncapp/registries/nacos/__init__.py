@@ -39,14 +39,9 @@ DEFAULT_PORT = 8848
 PROTOCOLS = ("grpc", "http")
 
 
-def is_rnacos(state: dict) -> bool:
-    """The server's own description says r-nacos."""
-    return "rnacos" in str(state).lower().replace("-", "")
-
-
 def is_additive(state: dict) -> bool:
     """r-nacos adds batches to what a connection holds; Nacos replaces them."""
-    return is_rnacos(state) or not state.get("version")
+    return "rnacos" in str(state).lower().replace("-", "") or not state.get("version")
 
 
 class NacosRegistry(Registry):
@@ -71,7 +66,6 @@ class NacosRegistry(Registry):
         self._configs_lock = threading.Lock()  # not _lock: building it chooses the naming
         self._config_grpc: GrpcConfigs | None = None
         self._config_watcher: ConfigWatcher | None = None
-        self._rnacos: bool | None = None  # learnt from the server's state on first need
 
     # --- protocol -----------------------------------------------------------------
 
@@ -134,19 +128,15 @@ class NacosRegistry(Registry):
         """The service's subscribers but msesync's own (its gRPC client says CLIENT_VERSION
         as its agent); None where the server lists none (no subscriber API), and on r-nacos,
         whose v1 list stays empty while gRPC clients subscribe (measured on 0.8): a 0 there
-        would be a guess. A server that reports no version is taken for r-nacos, as for
-        batches (is_additive)."""
-        if self._is_rnacos():
+        would be a guess. r-nacos is known by the gRPC naming chosen for it (additive
+        batches: is_additive, which takes a server reporting no version for r-nacos too)."""
+        naming = self.naming()
+        if isinstance(naming, GrpcNaming) and naming.additive:
             return None
         listed = self.http.subscribers(service)
         if listed is None:
             return None
         return sum(1 for s in listed if not str(s.get("agent", "")).startswith(OUR_AGENT))
-
-    def _is_rnacos(self) -> bool:
-        if self._rnacos is None:
-            self._rnacos = is_additive(self.http.server_state())
-        return self._rnacos
 
     # --- namespaces and services ------------------------------------------------------
 

@@ -19,12 +19,11 @@ import threading
 import time
 
 from syncapp.registries.base import ConfigItem, ConfigKey, Refused, RegistryError
-from syncapp.registries.nacos.http_api import NacosHttp, NotServed
+from syncapp.registries.nacos.http_api import PUBLIC, NacosHttp, NotServed
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 500
 SOURCE_USER = "msesync"
-PUBLIC = "public"
 # Nacos 3 queues config searches and answers 503 ("server limit match") past a few at once
 # (nacos.config.search.max_capacity / max_thread): a listing page waits and tries again
 # (so does a write refused for a lock: see when_not_busy).

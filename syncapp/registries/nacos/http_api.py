@@ -27,7 +27,7 @@ from syncapp.registries.nacos.signing import naming_signature
 log = logging.getLogger(__name__)
 PAGE_SIZE = 500
 SUBSCRIBER_PAGES = 20  # a service's subscribers read at most: 10,000 clients
-PUBLIC = "public"  # the namespace Nacos assumes when none is given
+PUBLIC = "public"  # the namespace Nacos assumes when none is given (configs.py too)
 NOT_SERVED = (404, 410)  # API absent (3.2+, r-nacos) or switched off (3.0/3.1)
 TOKEN_MARGIN = 60  # seconds before expiry at which a login token is refreshed
 LOGIN_RETRY = TOKEN_MARGIN + 60  # a refused login is tried again a minute later
