@@ -17,10 +17,9 @@ def read_side(registry: Registry, cluster: str, service: ServiceKey) -> tuple[Si
     except Exception as exc:  # any failure: the phase turns unknown, the error is shown
         return Side(cluster, None, None, None), f"{cluster}: {error_text(exc)}"
     copies = sum(1 for i in instances if markers.is_synced_copy(i.metadata))
+    natives = len(instances) - copies
     try:
         subscribers = registry.count_subscribers(service)
     except Exception as exc:
-        return Side(cluster, len(instances) - copies, copies, None), (
-            f"{cluster} subscribers: {error_text(exc)}"
-        )
-    return Side(cluster, len(instances) - copies, copies, subscribers), ""
+        return Side(cluster, natives, copies, None), f"{cluster} subscribers: {error_text(exc)}"
+    return Side(cluster, natives, copies, subscribers), ""

@@ -42,16 +42,6 @@ class Side:
     copies: int | None
     subscribers: int | None
 
-    def describe(self) -> str:
-        def count(n: int | None, one: str, many: str) -> str:
-            return f"{many} unknown" if n is None else f"{n} {one if n == 1 else many}"
-
-        return (
-            f"{self.cluster}: {count(self.natives, 'provider', 'providers')},"
-            f" {count(self.copies, 'copy', 'copies')},"
-            f" {count(self.subscribers, 'consumer', 'consumers')}"
-        )
-
 
 @dataclass(frozen=True)
 class Verdict:

@@ -46,8 +46,7 @@ def phase_rows(task: SyncTask, phase: str | None = None):
 
 def phase_counts(task: SyncTask) -> tuple[dict[str, int], int]:
     """Services per phase (every phase listed, 0 included) and services with a warning."""
-    counts, warnings = phase_counts_by_task(task.pk).get(task.pk, ({}, 0))
-    return {p: counts.get(p, 0) for p in PHASES}, warnings
+    return phase_counts_by_task(task.pk).get(task.pk, (dict.fromkeys(PHASES, 0), 0))
 
 
 def task_phases(task: SyncTask, phase: str | None = None) -> dict:

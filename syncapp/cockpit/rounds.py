@@ -89,13 +89,12 @@ def read_task_batch(task: SyncTask, batch: int) -> int:
         way = Way(task)
         old, new = registry_for(way.source), registry_for(way.destination)
         matches, two_way = matcher(task), task.mode == SyncTask.BIDIRECTIONAL
+        kept = [row for row in rows if matches(row.service)]
         # Read everything first, then write the batch in one transaction: no database lock
         # is held across network reads, and SQLite syncs once per round, not per service.
-        read = [(row, read_both(way, old, new, row)) for row in rows if matches(row.service)]
+        read = [(row, read_both(way, old, new, row)) for row in kept]
         with transaction.atomic():
-            ServicePhase.objects.filter(
-                pk__in=[r.pk for r in rows if not matches(r.service)]
-            ).delete()
+            ServicePhase.objects.filter(pk__in={r.pk for r in rows} - {r.pk for r in kept}).delete()
             for row, (old_side, new_side, error) in read:
                 store(row, two_way, old_side, new_side, error)
     return len(rows)

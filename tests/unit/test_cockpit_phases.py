@@ -64,9 +64,3 @@ def test_consumers_left_on_the_old_side_are_warned_of_per_direction():
 )
 def test_no_warning_where_every_consumer_has_a_native_provider_on_its_side(old, new):
     assert phase_of(old, new, two_way=True).warning == ""
-
-
-def test_a_side_describes_its_counts_and_says_unknown_not_zero():
-    assert nacos(1, copies=2, subscribers=None).describe() == (
-        "nacos: 1 provider, 2 copies, consumers unknown"
-    )

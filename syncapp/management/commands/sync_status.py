@@ -99,10 +99,7 @@ def phase_block(report: dict) -> str:
         )
         for s in report["services"]
     ]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(PHASE_COLUMNS))]
-    table_lines = [
-        "  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
-    ]
+    table_lines = ["  " + line for line in aligned(rows)]
     return "\n".join([f"{head}  warnings: {report['warnings']}", *table_lines])
 
 
@@ -180,7 +177,12 @@ def task_line(task: dict) -> str:
 def table(services: list[dict]) -> list[str]:
     rows = [[title for title, _ in COLUMNS]]
     rows += [[_cell(key, s[key]) for _, key in COLUMNS] for s in services]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
+    return aligned(rows)
+
+
+def aligned(rows: list) -> list[str]:
+    """The rows' cells padded to their column's widest, two spaces apart."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
 
 
