@@ -3,6 +3,7 @@ roles (syncapp/roles.py): Django's model permissions, plus `operate` for the tas
 
 from django.contrib import admin
 
+from syncapp import jobs
 from syncapp.models import Cluster, ServiceSync, SyncTask
 from syncapp.roles import OPERATE
 from syncapp.secret_inputs import SecretsKeptWhenEmpty
@@ -49,6 +50,11 @@ class SyncTaskAdmin(admin.ModelAdmin):
     @admin.action(description="Resume selected tasks", permissions=["operate"])
     def resume(self, request, queryset):
         queryset.update(paused=False)
+        jobs.scan_soon(list(queryset.values_list("pk", flat=True)))
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        jobs.scan_soon([obj.pk])  # a task added or edited here starts at once, as elsewhere
 
 
 @admin.register(ServiceSync)

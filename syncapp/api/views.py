@@ -58,8 +58,17 @@ class SyncTaskViewSet(RoleViewSetMixin, viewsets.ModelViewSet):
     def _set_paused(self, paused: bool) -> Response:
         task = self.get_object()
         SyncTask.objects.filter(pk=task.pk).update(paused=paused)
+        jobs.scan_soon([task.pk])  # a resumed task catches up at once (a paused one: nothing)
         task.refresh_from_db()
         return Response(self.get_serializer(task).data)
+
+    def perform_create(self, serializer):
+        super().perform_create(serializer)
+        jobs.scan_soon([serializer.instance.pk])
+
+    def perform_update(self, serializer):
+        super().perform_update(serializer)
+        jobs.scan_soon([serializer.instance.pk])
 
     @action(detail=True, methods=["post"])
     def pause(self, request, pk=None):

@@ -5,6 +5,7 @@ from django.db.models import ProtectedError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from syncapp import jobs
 from syncapp.models import Cluster, SyncTask
 from syncapp.ui.discovery import pattern_for, probe
 from syncapp.ui.forms import ClusterForm, NewTaskForm
@@ -95,5 +96,6 @@ def _create_task(request, source: Cluster, data: dict) -> SyncTask | None:
         service_match_pattern=pattern,
         auto_scan=True,  # the scan adds the rows of the matching services
     )
+    jobs.scan_soon([task.pk])
     messages.success(request, f"Task {task} created with serviceMatchPattern {pattern}.")
     return task

@@ -132,6 +132,7 @@ def _set_paused(request, pk: int, paused: bool):
     task = get_object_or_404(SyncTask, pk=pk)
     # An update, not save(): a worker may be writing last_scan_at on the same row.
     SyncTask.objects.filter(pk=task.pk).update(paused=paused)
+    jobs.scan_soon([task.pk])  # a resumed task catches up at once (a paused one: nothing)
     messages.success(request, f"{task}: {'paused' if paused else 'resumed'}.")
     return _back(request, task)
 

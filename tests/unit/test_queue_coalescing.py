@@ -1,8 +1,10 @@
 """Bounded work (issue 12): at most one waiting job per service and queue, one scan per task."""
 
 import datetime
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from syncapp import coalesce, jobs
@@ -154,3 +156,62 @@ def test_a_scan_while_a_rows_job_runs_leaves_the_row_to_that_job(task, sent, mon
     ServiceSync.objects.update(source_digest="")  # e.g. the next refresh
     tasks.scan_task(task.pk)
     assert sorted(queued(sent)[before:]) == sorted(batch)  # the jobs ended: queued again
+
+
+# --- a new, imported, edited or resumed task is scanned at once, not at the next beat ---------
+
+IMPORTED = """\
+clusters:
+  - {clusterName: a, clusterType: ZOOKEEPER, connectKeyList: ["127.0.0.1:1"]}
+  - {clusterName: b, clusterType: NACOS, connectKeyList: ["127.0.0.1:2"]}
+  - {clusterName: c, clusterType: ZOOKEEPER, connectKeyList: ["127.0.0.1:3"]}
+tasks:
+  - {source: a, destination: b, type: Service}
+  - {source: a, destination: c, type: Config, serviceMatchPattern: /app}
+"""
+
+
+@pytest.fixture
+def sent_now(monkeypatch):
+    """(job name, task id) of every scan the web side sends straight to the broker."""
+    out = []
+    send = lambda name, args: out.append((name.rsplit(".", 1)[1], args[0]))  # noqa: E731
+    monkeypatch.setattr(jobs.current_app, "send_task", send)
+    return out
+
+
+def test_an_import_queues_its_tasks_scans_at_once_once(tmp_path, sent_now):
+    path = tmp_path / "config.yaml"
+    path.write_text(IMPORTED)
+    call_command("import_config", "-f", str(path), stdout=StringIO())
+    ids = dict(SyncTask.objects.values_list("sync_type", "pk"))
+    assert sorted(sent_now) == sorted(
+        [("scan_task", ids[SyncTask.SERVICE]), ("sync_configs", ids[SyncTask.CONFIG])]
+    )
+    call_command("import_config", "-f", str(path), stdout=StringIO())
+    assert len(sent_now) == 2  # both still wait: the beat's coalescing holds here too
+    call_command("import_config", "-f", str(path), "--dry-run", stdout=StringIO())
+    assert len(sent_now) == 2
+
+
+def test_a_task_created_or_resumed_by_the_api_is_scanned_at_once(api_client, sent_now):
+    memory_task(SERVICES)
+    created = api_client.post("/api/tasks/", {"source": "b", "destination": "a"}, format="json")
+    assert created.status_code == 201, created.content
+    assert sent_now == [("scan_task", created.json()["id"])]
+    pk = created.json()["id"]
+    api_client.post(f"/api/tasks/{pk}/pause/")
+    coalesce.scan_started(pk)  # its scan ran
+    assert len(sent_now) == 1  # paused: nothing to scan
+    api_client.post(f"/api/tasks/{pk}/resume/")
+    assert sent_now[1:] == [("scan_task", pk)]
+
+
+def test_a_broker_that_cannot_take_the_scan_leaves_it_to_the_beat(task, sent, monkeypatch):
+    def refuse(name, args):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(jobs.current_app, "send_task", refuse)
+    jobs.scan_soon([task.pk])
+    tasks.scan_all()  # the claim was released: the beat queues the scan
+    assert sent["scan_task"] == [(task.pk,)]

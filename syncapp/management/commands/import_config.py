@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from syncapp import jobs
 from syncapp.importer import ConfigError, apply_config, diff_config, parse_config
 from syncapp.importer.parse import read_config_file
 from syncapp.models import ServiceSync, SyncTask
@@ -85,6 +86,8 @@ class Command(BaseCommand):
         except ConfigError as exc:
             raise CommandError(f"{file}: nothing imported:\n{exc}") from None
         applied_at = timezone.now()
+        if not dry_run:  # the file's tasks start now, not at the next beat
+            jobs.scan_soon(_task_ids(spec))
         for change in changes:
             self.stdout.write(("would " if dry_run else "") + str(change))
         changed = sum(c.action != "unchanged" for c in changes)
