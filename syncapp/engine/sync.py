@@ -50,28 +50,36 @@ def sync_one_service(
     if digest == known_digest and not force:
         return SyncResult(digest=digest, skipped=True)
     target = dest_service_key(service, direction)
-    changes = plan(
-        instances,
-        dest.list_instances(target),
-        direction,
-        stored=lambda copy: dest.stored_form(target, copy),
-    )
+    result = planned(direction, instances, dest, target, dest.list_instances(target))
     if write:
-        apply(dest, target, changes)
-    if changes:
+        apply(dest, target, result.changes)
+    if result.changes:
         log.info(
             "%s %s -> %s: +%d -%d",
             service,
             direction.source,
             direction.dest,
-            len(changes.register),
-            len(changes.deregister),
+            len(result.changes.register),
+            len(result.changes.deregister),
         )
+    return result
+
+
+def planned(
+    direction: Direction,
+    instances: list[Instance],
+    dest: Registry,
+    target: ServiceKey,
+    at_dest: list[Instance],
+) -> SyncResult:
+    """The outcome of syncing a source read into a destination read (nothing written)."""
+    stored = lambda copy: dest.stored_form(target, copy)  # noqa: E731
+    changes = plan(instances, at_dest, direction, stored=stored)
     return SyncResult(
         source_count=len(changes.desired) + len(changes.conflicts),
         dest_count=len(changes.desired),
         present_count=len(changes.desired) - len(changes.register),
-        digest=digest,
+        digest=source_digest(instances),
         changes=changes,
     )
 

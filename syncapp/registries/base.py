@@ -230,6 +230,14 @@ class Registry:
     def list_services(self, namespace: str) -> list[ServiceKey]:
         raise NotImplementedError
 
+    def list_services_read(
+        self, namespace: str
+    ) -> tuple[list[ServiceKey], dict[ServiceKey, list[Instance]]]:
+        """Every service, and the instances of those the listing read whole on its way (a
+        ZooKeeper Dubbo listing reads every provider folder to learn versions and groups): a
+        scan copies a new service from them without a second read. Default: names only."""
+        return self.list_services(namespace), {}
+
     def list_instances(self, service: ServiceKey) -> list[Instance]:
         raise NotImplementedError
 

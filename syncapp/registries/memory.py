@@ -33,6 +33,8 @@ class MemoryStore:
         self.config_writes = 0  # config writes and deletes
         # service -> how many clients subscribe to it; a service not here: None (unknown)
         self.subscribers: dict[ServiceKey, int] = {}
+        self.listing_reads_instances = False  # as a ZooKeeper Dubbo listing does
+        self.instance_reads = 0  # list_instances calls
 
     def changed(self, service) -> None:
         for on_change in self.watchers:
@@ -79,8 +81,15 @@ class MemoryRegistry(Registry):
         self._check()
         return sorted(k for k, v in self.store.services.items() if k.namespace == namespace and v)
 
+    def list_services_read(self, namespace: str):
+        names = self.list_services(namespace)
+        if not self.store.listing_reads_instances:
+            return names, {}
+        return names, {k: list(self.store.services[k].values()) for k in names}
+
     def list_instances(self, service: ServiceKey) -> list[Instance]:
         self._check()
+        self.store.instance_reads += 1
         return list(self.store.services.get(service, {}).values())
 
     def register(self, service: ServiceKey, instance: Instance) -> None:

@@ -194,8 +194,14 @@ class ZookeeperRegistry(Registry):
     # --- reads ----------------------------------------------------------------------
 
     def list_services(self, namespace: str) -> list[ServiceKey]:
-        names = self._dubbo_names() | self._curator_names()
-        return [ServiceKey("", "", name) for name in sorted(names)]
+        return self.list_services_read(namespace)[0]
+
+    def list_services_read(self, namespace: str):
+        """Dubbo services come with their providers (read to learn their names anyway)."""
+        dubbo = self._dubbo_services()
+        names = dubbo.keys() | self._curator_names()
+        read = {ServiceKey("", "", name): instances for name, instances in dubbo.items()}
+        return [ServiceKey("", "", name) for name in sorted(names)], read
 
     def list_instances(self, service: ServiceKey) -> list[Instance]:
         if dubbo_url.is_dubbo_name(service.name):
@@ -311,15 +317,18 @@ class ZookeeperRegistry(Registry):
     def _providers_folder(self, name: str) -> str:
         return self._interface_folder(_dubbo_key(name)[0])
 
-    def _dubbo_names(self) -> set[str]:
+    def _dubbo_services(self) -> dict[str, list[Instance]]:
+        """Every Dubbo service name (interface, version, group) with its providers, as
+        list_instances reads them."""
         folders = self._children([DUBBO_ROOT])[DUBBO_ROOT]
         interfaces = [i for i in map(dubbo_url.java_decode, folders) if _nameable(i)]
         providers = self._children([self._interface_folder(i) for i in interfaces])
-        return {
-            dubbo_url.service_name(interface, url.version, url.group)
-            for interface in interfaces
-            for _, url in _parse_providers(providers[self._interface_folder(interface)])
-        }
+        found: dict[str, list[Instance]] = {}
+        for interface in interfaces:
+            for _, url in _parse_providers(providers[self._interface_folder(interface)]):
+                name = dubbo_url.service_name(interface, url.version, url.group)
+                found.setdefault(name, []).append(dubbo_url.to_instance(url))
+        return found
 
     def count_subscribers(self, service: ServiceKey) -> int | None:
         """Dubbo: the consumers of that interface asking for that version and group, from

@@ -118,6 +118,26 @@ def test_two_versions_of_one_interface_are_two_services(registry, zk, interface)
     assert [i.ip for i in registry.list_instances(key(names[1]))] == ["10.0.0.2"]
 
 
+def test_the_listing_gives_each_dubbo_service_the_instances_list_instances_reads(
+    registry, zk, interface, app
+):
+    """A scan copies new services from this read (syncapp/first_copies.py): it must be
+    exactly what a job would read, versions and groups apart, Curator names without it."""
+    publish(zk, interface, dubbo_url(interface, host="10.0.0.1", version="1.0", weight="50"))
+    publish(zk, interface, dubbo_url(interface, host="10.0.0.2", version="1.0", group="g"))
+    publish(zk, interface, dubbo_url(interface, host="10.0.0.3", version="2.0"))
+    zk.create(f"/dubbo/{interface}/providers/not-a-url", ephemeral=True)
+    zk.create(f"/services/{app}/i1", json.dumps({"name": app, "id": "i1"}).encode(), makepath=True)
+
+    names, read = registry.list_services_read("")
+    ours = [k for k in names if interface in k.name]
+    assert len(ours) == 3 and set(ours) <= read.keys()
+    for service in ours:
+        by_key = lambda found: sorted(found, key=lambda i: i.key)  # noqa: E731
+        assert by_key(read[service]) == by_key(registry.list_instances(service))
+    assert key(app) in names and key(app) not in read
+
+
 def test_an_odd_node_is_skipped_not_fatal(registry, zk, interface):
     zk.create(f"/dubbo/{interface}/providers/not-a-url", ephemeral=True, makepath=True)
     publish(zk, interface, dubbo_url(interface))
