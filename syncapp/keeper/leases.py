@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from syncapp.connections import registry_for
 from syncapp.engine.naming import dest_service_key
-from syncapp.models import Cluster, ServiceSync
+from syncapp.models import Cluster, ServiceSync, SyncTask
 from syncapp.registries.base import Instance, RegistryError, ServiceKey, error_kind
 from syncapp.ways import Way
 
@@ -36,18 +36,41 @@ class Failed(NamedTuple):
         return cls(str(exc), error_kind(exc))
 
 
+class LeaseRow(NamedTuple):
+    """What the keeper reads of a row: plain values, not a model object with its task and
+    clusters (a first full sync hands it 10,000 rows in seconds; building those objects was
+    most of its time)."""
+
+    pk: int
+    task_id: int
+    reverse: bool
+    namespace: str
+    group: str
+    service: str
+    leases: list
+    leases_changed_at: object  # datetime | None
+
+
 def leased_rows(everything: bool = False):
     """Rows holding registrations of ours (every row, with `everything`)."""
-    rows = ServiceSync.objects.select_related("task__source", "task__destination")
-    return rows if everything else rows.exclude(leases=[])
+    return ServiceSync.objects.all() if everything else ServiceSync.objects.exclude(leases=[])
 
 
-def leases_by_row(rows) -> dict[int, tuple[Cluster, list[Beat]]]:
-    """row id -> (destination cluster, what to keep there)."""
+def read_rows(rows) -> list[LeaseRow]:
+    return [LeaseRow(*values) for values in rows.values_list(*LeaseRow._fields)]
+
+
+def leases_by_row(rows: list[LeaseRow]) -> dict[int, tuple[Cluster, list[Beat]]]:
+    """row id -> (destination cluster, what to keep there); rows of a task deleted meanwhile
+    are left out."""
+    tasks = SyncTask.objects.select_related("source", "destination")
+    tasks = tasks.in_bulk({row.task_id for row in rows})
     result = {}
     directions = {}  # one per task and way: building one looks up the destination adapter
     for row in rows:
-        way = Way.of_row(row)
+        if row.task_id not in tasks:
+            continue
+        way = Way(tasks[row.task_id], row.reverse)
         if way.key not in directions:
             directions[way.key] = way.direction
         # The key the job wrote to (engine/naming.py: the destination's namespace included).
@@ -61,7 +84,7 @@ def leases_by_row(rows) -> dict[int, tuple[Cluster, list[Beat]]]:
 def beats_by_cluster(rows) -> dict[int, tuple[Cluster, list[Beat]]]:
     """What to keep, per destination cluster id."""
     beats: dict[int, tuple[Cluster, list[Beat]]] = {}
-    for cluster, row_beats in leases_by_row(rows).values():
+    for cluster, row_beats in leases_by_row(read_rows(rows)).values():
         beats.setdefault(cluster.pk, (cluster, []))[1].extend(row_beats)
     return beats
 

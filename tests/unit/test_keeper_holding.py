@@ -254,3 +254,19 @@ def test_a_refused_withdrawal_is_tried_again_at_the_next_round():
     memory.store("b").refuse_writes = ""
     k.renew_round()  # the plan did not change since: the failure alone brings it back
     assert ports_at("b") == []
+
+
+def test_a_change_stamped_during_a_step_longer_than_the_overlap_is_held_at_the_next():
+    """A step that held thousands of services took 6 s: rows stamped meanwhile must not fall
+    out of the window the next look reads (they waited for the full reload, a minute)."""
+    task = held_task()
+    register("a", SVC, 1, 2)
+    k = keeper()
+    k.apply_changes()  # first look
+    sync(task)
+    long_step = datetime.timedelta(seconds=30)
+    k.plan.looked_at -= long_step  # that look was 30 s ago
+    stamp = timezone.now() - long_step + datetime.timedelta(seconds=1)
+    ServiceSync.objects.update(leases_changed_at=stamp)
+    assert k.apply_changes() == 1
+    assert ports_at("b") == [1, 2]
