@@ -63,16 +63,6 @@ def claim_rows(row_ids: list[int], queue: str = SCAN_QUEUE) -> list[int]:
     return _claim(ServiceSync.objects, list(row_ids), queue, MARK_EXPIRES, idle)
 
 
-def checked_unchanged(row_ids: list[int]) -> None:
-    """A scan read these rows' sources unchanged since their last sync: as their (skipping)
-    jobs would, it records the check, and nobody queues them."""
-    now = timezone.now()
-    for start in range(0, len(row_ids), CHUNK):
-        ServiceSync.objects.filter(pk__in=row_ids[start : start + CHUNK]).update(
-            last_success_at=now
-        )
-
-
 def rows_waiting(task_id: int) -> bool:
     """Whether any row of the task waits in the scan queue (a fresh mark: taken by no job)."""
     fresh = timezone.now() - MARK_EXPIRES

@@ -18,13 +18,14 @@ import logging
 from django.db import transaction
 
 from syncapp.engine.naming import dest_service_key
-from syncapp.engine.sync import planned
+from syncapp.engine.sync import planned, source_digest
 from syncapp.models import ServiceSync
 from syncapp.registries.base import Instance, RegistryError, ServiceKey
 from syncapp.ways import Way
 
 log = logging.getLogger(__name__)
 ROWS_PER_COMMIT = 500  # the keeper holds each commit's copies while the next is planned
+# What the scan loads of each row: enough to tell a new row and to record its outcome.
 RECORDED_FIELDS = (
     "id",
     "namespace",
@@ -37,14 +38,13 @@ RECORDED_FIELDS = (
 )
 
 
-def copy_new_rows(way: Way, dest, read: dict[ServiceKey, list[Instance]], record) -> set[int]:
-    """Record the copies of the way's new rows whose source instances the listing read and
-    whose destination service does not exist; returns their ids (no job needed).
+def copy_new_rows(
+    way: Way, dest, new: list[ServiceSync], read: dict[ServiceKey, list[Instance]], record
+) -> set[int]:
+    """Record the copies of `new` rows (never synced; their source instances in `read`, the
+    listing's) whose destination service does not exist; returns their ids (no job needed).
     `record(row, result)` writes a job's outcome on its row (jobs.record_success)."""
-    if not read or not dest.holds_by_connection:
-        return set()
-    new = [row for row in _new_rows(way) if _key(row) in read]
-    if not new:
+    if not new or not dest.holds_by_connection:
         return set()
     direction = way.direction
     targets = {row.pk: dest_service_key(_key(row), direction) for row in new}
@@ -53,35 +53,24 @@ def copy_new_rows(way: Way, dest, read: dict[ServiceKey, list[Instance]], record
     except RegistryError as exc:  # the jobs read it service by service
         log.info("%s: destination not listed (%s): new services go to jobs", way.task, exc)
         return set()
-    fresh = [row for row in new if _absent(targets[row.pk], existing)]
+    fresh = [row for row in new if targets[row.pk] not in existing]
     copied = set()
     for start in range(0, len(fresh), ROWS_PER_COMMIT):
         chunk = fresh[start : start + ROWS_PER_COMMIT]
         with transaction.atomic():
             for row in chunk:
-                target = targets[row.pk]
-                result = planned(direction, read[_key(row)], dest, target, [])
-                record(row, result)
+                instances = read[_key(row)]
+                digest = source_digest(instances)
+                record(row, planned(direction, instances, dest, targets[row.pk], [], digest))
                 copied.add(row.pk)
     if copied:
         log.info("%s: %d new services copied from the scan's read", way.task, len(copied))
     return copied
 
 
-def _new_rows(way: Way) -> list[ServiceSync]:
-    rows = ServiceSync.objects.filter(
-        task=way.task, reverse=way.reverse, source_digest="", last_error="", retired=False
-    )
-    return [row for row in rows.only(*RECORDED_FIELDS) if not row.leases]
-
-
 def _key(row: ServiceSync) -> ServiceKey:
     return ServiceKey(row.namespace, row.group, row.service)
 
 
-def _listed(dest, namespaces: set[str]) -> set[tuple[str, str, str]]:
-    return {(k.namespace, k.group, k.name) for ns in namespaces for k in dest.list_services(ns)}
-
-
-def _absent(target: ServiceKey, existing: set[tuple[str, str, str]]) -> bool:
-    return (target.namespace, target.group, target.name) not in existing
+def _listed(dest, namespaces: set[str]) -> set[ServiceKey]:
+    return {key for namespace in namespaces for key in dest.list_services(namespace)}

@@ -136,25 +136,33 @@ def scan_way(way: Way, source, dest) -> list[int]:
     rows = ServiceSync.objects.filter(task=task, reverse=way.reverse)
     if task.auto_scan:
         add_missing_rows(way, listed, rows)
-    present = {(k.namespace, k.group, k.name) for k in listed}
-    row_ids, finished, unchanged = [], [], []
+    present = set(listed)
+    row_ids, finished, unchanged, new = [], [], [], []
     settled_before = timezone.now() - 2 * CHANGES_OVERLAP
-    fields = ("id", "namespace", "group", "service", "retired", "leases", "leases_changed_at")
-    for row in rows.only(*fields, "source_digest", "last_error"):
+    for row in rows.only(*first_copies.RECORDED_FIELDS, "source_digest"):
         key = ServiceKey(row.namespace, row.group, row.service)
-        gone = (row.namespace, row.group, row.service) not in present
+        gone = key not in present
         if gone != row.retired:
             ServiceSync.objects.filter(pk=row.pk).update(retired=gone)
         if not gone and read_unchanged(row, read.get(key)):
             unchanged.append(row.pk)
         elif not gone or row.leases:  # a retired row syncs once more to remove its copies
             row_ids.append(row.pk)
+            if key in read and never_synced(row):
+                new.append(row)
         elif row.leases_changed_at is None or row.leases_changed_at < settled_before:
             finished.append(row.pk)  # gone, nothing of ours left, and the keepers saw it go
     ServiceSync.objects.filter(pk__in=finished).delete()
-    coalesce.checked_unchanged(unchanged)
-    copied = first_copies.copy_new_rows(way, dest, read, partial(record_success, keep_row=True))
+    record_checked(unchanged)
+    copied = first_copies.copy_new_rows(
+        way, dest, new, read, partial(record_success, keep_row=True)
+    )
     return [pk for pk in row_ids if pk not in copied]
+
+
+def never_synced(row: ServiceSync) -> bool:
+    """A row no job has synced or failed yet, holding nothing."""
+    return not (row.source_digest or row.last_error or row.retired or row.leases)
 
 
 def read_unchanged(row: ServiceSync, instances: list | None) -> bool:
@@ -164,6 +172,15 @@ def read_unchanged(row: ServiceSync, instances: list | None) -> bool:
     if instances is None or not row.source_digest or row.last_error or row.retired:
         return False
     return source_digest(instances) == row.source_digest
+
+
+def record_checked(row_ids: list[int]) -> None:
+    """A scan read these rows' sources unchanged since their last sync: as their (skipping)
+    jobs would, it records the check, and nobody queues them."""
+    now = timezone.now()
+    for start in range(0, len(row_ids), coalesce.CHUNK):
+        chunk = row_ids[start : start + coalesce.CHUNK]
+        ServiceSync.objects.filter(pk__in=chunk).update(last_success_at=now)
 
 
 def add_missing_rows(way: Way, listed: list[ServiceKey], rows) -> None:
@@ -202,8 +219,7 @@ def scan_soon(task_ids: list[int]) -> None:
 def request_resync(task_id: int) -> None:
     """Queue a full resync of one task (UI/API button); workers pick it up."""
     coalesce.want_full_scan([task_id])
-    if coalesce.claim_scans([task_id]):  # else a scan is waiting already: it will do
-        current_app.send_task("workers.tasks.scan_task", args=[task_id])
+    scan_soon([task_id])  # unless a scan is waiting already: it will do
 
 
 # --- sync one service -------------------------------------------------------------

@@ -50,7 +50,7 @@ def sync_one_service(
     if digest == known_digest and not force:
         return SyncResult(digest=digest, skipped=True)
     target = dest_service_key(service, direction)
-    result = planned(direction, instances, dest, target, dest.list_instances(target))
+    result = planned(direction, instances, dest, target, dest.list_instances(target), digest)
     if write:
         apply(dest, target, result.changes)
     if result.changes:
@@ -71,15 +71,17 @@ def planned(
     dest: Registry,
     target: ServiceKey,
     at_dest: list[Instance],
+    digest: str,
 ) -> SyncResult:
-    """The outcome of syncing a source read into a destination read (nothing written)."""
+    """The outcome of syncing a source read (`digest`: its source_digest) into a destination
+    read (nothing written)."""
     stored = lambda copy: dest.stored_form(target, copy)  # noqa: E731
     changes = plan(instances, at_dest, direction, stored=stored)
     return SyncResult(
         source_count=len(changes.desired) + len(changes.conflicts),
         dest_count=len(changes.desired),
         present_count=len(changes.desired) - len(changes.register),
-        digest=source_digest(instances),
+        digest=digest,
         changes=changes,
     )
 
