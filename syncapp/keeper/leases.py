@@ -159,8 +159,25 @@ def hold_all(
     items = [
         (s, copies) for s, copies in groups.items() if force or not dest.holds_exactly(s, copies)
     ]
+    if dest.pipelines_holds and items:
+        return held_outcomes(dest, dest.hold_many(dict(items), force=True))
     outcomes = run_all(lambda item: _hold(dest, *item), items)
     return {service: error for (service, _), error in zip(items, outcomes, strict=True)}
+
+
+def held_outcomes(dest, written: dict) -> dict[ServiceKey, Failed | None]:
+    """hold_many's outcomes as Failed, the failures logged once for them all."""
+    failed = {service: error for service, error in written.items() if error is not None}
+    if failed:
+        service, error = next(iter(failed.items()))
+        log.warning(
+            "holding %d services at %s failed (%s: %s)",
+            len(failed),
+            dest.config.name,
+            service,
+            error,
+        )
+    return {service: error and Failed.of(error) for service, error in written.items()}
 
 
 def run_all(work, items) -> list:

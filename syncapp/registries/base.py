@@ -270,6 +270,15 @@ class Registry:
         copies of the service (the whole set in one write; an empty list withdraws them)."""
         raise NotImplementedError
 
+    pipelines_holds = False  # hold_many sends many sets at once (else: hold, in threads)
+
+    def hold_many(
+        self, groups: dict[ServiceKey, list[Instance]], force: bool = False
+    ) -> dict[ServiceKey, "RegistryError | None"]:
+        """Where `pipelines_holds`: hold each service's set as `hold` does (`force`: write
+        sets held already too); returns each service's outcome (None: held)."""
+        raise NotImplementedError
+
     def held_services(self) -> list[ServiceKey]:
         """Where `holds_by_connection`: the services this adapter holds copies of."""
         return []

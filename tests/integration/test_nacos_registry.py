@@ -3,12 +3,13 @@ HTTP APIs switched off (as current Nacos ships) and r-nacos, both over gRPC; and
 path, kept for servers without gRPC (Nacos 1.x), against r-nacos's v1 API."""
 
 import queue
+import time
 import uuid
 
 import pytest
 
 from syncapp.registries.base import ClusterConfig, Instance, ServiceKey
-from syncapp.registries.nacos import NacosRegistry
+from syncapp.registries.nacos import NacosRegistry, naming_grpc
 from syncapp.registries.nacos.http_api import NacosHttp
 from tests.support.waiting import wait_until
 
@@ -149,6 +150,86 @@ def test_a_broken_connection_is_reopened_and_its_copies_registered_again(address
         connection.link().close()  # as if the network dropped it: the server drops the copies
         wait_until(lambda: connection.connected and connection.link().connection_id != first, 10)
         wait_until(lambda: len(observer.list_instances(service)) == 2, 10)
+    finally:
+        holder.close()
+        observer.close()
+
+
+def many(prefix: str, count: int) -> dict[ServiceKey, list[Instance]]:
+    """`count` services of 1-3 copies each (more services than writes in flight at once)."""
+    tag = unique(prefix)
+    return {
+        ServiceKey("public", "DEFAULT_GROUP", f"{tag}-{n}"): fifty()[: 1 + n % 3]
+        for n in range(count)
+    }
+
+
+def listed_counts(observer, services) -> dict[ServiceKey, int]:
+    return {service: len(observer.list_instances(service)) for service in services}
+
+
+def test_many_sets_written_at_once_are_each_held_as_asked(nacos):
+    """Java Nacos takes a connection's sets pipelined (hold_many): every one is held, a
+    changed set replaces its service's, an empty one withdraws it, and the connection's
+    record follows what the server was told."""
+    holder, observer = another(nacos), another(nacos)
+    groups = many("pipe", 3 * naming_grpc.HOLD_WINDOW)
+    try:
+        assert holder.pipelines_holds
+        assert not any(holder.hold_many(groups).values())
+        wait_until(
+            lambda: listed_counts(observer, groups) == {s: len(c) for s, c in groups.items()}, 30
+        )
+        services = list(groups)
+        changed = {s: fifty()[5:9] for s in services[::3]}
+        withdrawn = {s: [] for s in services[1::3]}
+        assert not any(holder.hold_many({**changed, **withdrawn}).values())
+        expected = {s: len(c) for s, c in {**groups, **changed, **withdrawn}.items()}
+        wait_until(lambda: listed_counts(observer, groups) == expected, 30)
+        assert set(holder.held_services()) == {s for s, n in expected.items() if n}
+        assert holder.held(services[0]) == fifty()[5:9]
+    finally:
+        holder.close()
+        observer.close()
+
+
+def test_r_nacos_writes_its_sets_one_service_at_a_time(nacos_alt):
+    """r-nacos's batches add to what a connection holds: a set may take several requests,
+    so its sets are not pipelined (the keeper spreads them over threads instead)."""
+    holder = another(nacos_alt)
+    try:
+        holder.naming()
+        assert holder.holds_by_connection and not holder.pipelines_holds
+    finally:
+        holder.close()
+
+
+def test_a_closed_connection_fails_every_set_at_once(nacos):
+    """No answer can come on a closed connection: every set fails at once (one wait for
+    the connection, not one per service)."""
+    holder = another(nacos)
+    groups = many("shut", 2 * naming_grpc.HOLD_WINDOW)
+    holder.naming().conn("public").close()
+    started = time.monotonic()
+    outcomes = holder.hold_many(groups)
+    assert set(outcomes) == set(groups) and all(outcomes.values())
+    assert time.monotonic() - started < 3
+    assert holder.held_services() == []
+    holder.close()
+
+
+def test_a_reconnect_writes_many_held_sets_again(nacos):
+    holder, observer = another(nacos), another(nacos)
+    groups = many("again", 2 * naming_grpc.HOLD_WINDOW)
+    wanted = {s: len(c) for s, c in groups.items()}
+    try:
+        assert not any(holder.hold_many(groups).values())
+        wait_until(lambda: listed_counts(observer, groups) == wanted, 30)
+        connection = holder.naming().conn("public")
+        first = connection.link().connection_id
+        connection.link().close()  # the server drops every copy the connection held
+        wait_until(lambda: connection.connected and connection.link().connection_id != first, 10)
+        wait_until(lambda: listed_counts(observer, groups) == wanted, 30)
     finally:
         holder.close()
         observer.close()

@@ -169,6 +169,15 @@ class NacosRegistry(Registry):
     def hold(self, service: ServiceKey, instances: list[Instance]) -> None:
         self.naming().hold(service, instances)
 
+    @property
+    def pipelines_holds(self) -> bool:
+        """gRPC sets go many at once on a connection; r-nacos's take several requests each."""
+        naming = self.naming()
+        return isinstance(naming, GrpcNaming) and not naming.additive
+
+    def hold_many(self, groups, force: bool = False) -> dict:
+        return self.naming().hold_many(groups, force)
+
     def heartbeat(self, service: ServiceKey, instance: Instance) -> None:
         self.naming().heartbeat(service, instance)
 

@@ -72,6 +72,14 @@ class GrpcRefused(NacosGrpcError, Refused):
     """The server answered with an error response (its code and message kept)."""
 
 
+def accepted(kind: str, answer_kind: str, answer: dict) -> dict:
+    """The answer to a `kind` request, or GrpcRefused when it is a refusal."""
+    if answer_kind == "ErrorResponse" or answer.get("resultCode", 200) != 200:
+        code = answer.get("errorCode")
+        raise GrpcRefused(brief(f"Nacos {kind}: refused ({code}): {answer.get('message')}"))
+    return answer
+
+
 def grpc_address(http_address: str) -> str:
     """host:port of the gRPC client port for an HTTP host:port (Nacos: HTTP port + 1000)."""
     host, _, port = http_address.rpartition(":")
@@ -118,17 +126,44 @@ class GrpcConnection:
         self._watchdog: threading.Thread | None = None
         self._ready = threading.Event()  # set while a usable link is in place
         self._retry_now = threading.Event()  # cuts a reconnect back-off short
+        self._in_flight: set = set()  # futures of requests sent and not yet answered
+        self._in_flight_lock = threading.Lock()  # not _lock: that one is held while connecting
 
     # --- requests -------------------------------------------------------------
 
     def request(self, kind: str, body: dict, timeout: float = REQUEST_TIMEOUT) -> dict:
         """Send one request and return the server's answer; raise NacosGrpcError on refusal."""
+        return accepted(kind, *self._call(self.link(), kind, body, timeout))
+
+    def send(
+        self,
+        kind: str,
+        body: dict,
+        done: Callable[[NacosGrpcError | None], None],
+        timeout: float = REQUEST_TIMEOUT,
+    ) -> None:
+        """Send one request without waiting for its answer: `done(None)` once the server
+        accepted it, `done(error)` when it refused or no answer came. `done` runs on gRPC's
+        own thread (or this one, if the answer is already in) and must not block. Many
+        requests in flight on one connection cost far less than as many threads each
+        waiting for its answer."""
         link = self.link()
-        answer_kind, answer = self._call(link, kind, body, timeout)
-        if answer_kind == "ErrorResponse" or answer.get("resultCode", 200) != 200:
-            code = answer.get("errorCode")
-            raise GrpcRefused(brief(f"Nacos {kind}: refused ({code}): {answer.get('message')}"))
-        return answer
+        future = link.unary.future(self._encoded(body, kind), timeout=timeout)
+        # Kept until answered: gRPC cancels a call whose future is garbage-collected.
+        with self._in_flight_lock:
+            self._in_flight.add(future)
+
+        def answered(future) -> None:
+            with self._in_flight_lock:
+                self._in_flight.discard(future)
+            try:
+                accepted(kind, *wire.decode(self._answer_of(link, kind, future.result)))
+            except NacosGrpcError as exc:
+                done(exc)
+                return
+            done(None)
+
+        future.add_done_callback(answered)
 
     def ask(self, kind: str, body: dict, timeout: float = REQUEST_TIMEOUT) -> dict:
         """Send one request and return the answer as it is, refusals included (a config
@@ -136,16 +171,27 @@ class GrpcConnection:
         return self._call(self.link(), kind, body, timeout)[1]
 
     def _call(self, link: Link, kind: str, body: dict, timeout: float) -> tuple[str, dict]:
+        encoded = self._encoded(body, kind)
+        raw = self._answer_of(link, kind, lambda: link.unary(encoded, timeout=timeout))
+        return wire.decode(raw)
+
+    def _encoded(self, body: dict, kind: str) -> bytes:
         body = {"headers": {}, "requestId": "", **body}
+        return wire.encode(kind, body, self.headers(body))
+
+    def _answer_of(self, link: Link, kind: str, call: Callable[[], bytes]) -> bytes:
+        """The answer's bytes; no answer (or a gRPC-level failure) raises NacosGrpcError."""
         try:
-            raw = link.unary(wire.encode(kind, body, self.headers(body)), timeout=timeout)
+            raw = call()
+        except grpc.FutureCancelledError:
+            raise GrpcUnreachable(f"Nacos {kind} at {self.address}: cancelled") from None
         except grpc.RpcError as exc:
             if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
                 link.broken.set()
             failed = GrpcUnreachable if exc.code() in NO_ANSWER else GrpcRefused
             raise failed(f"Nacos {kind} at {self.address}: {exc.code().name}") from None
         self._last_used = time.monotonic()
-        return wire.decode(raw)
+        return raw
 
     # --- connecting -----------------------------------------------------------
 
