@@ -264,6 +264,8 @@ class ZookeeperRegistry(Registry):
             raise kazoo_error(f"ZooKeeper {self.hosts}: {what} {path}: {error!r}", error) from None
 
     def watch(self, on_change) -> bool:
+        if self._watcher is not None:
+            self._watcher.close()
         self._watcher = zk_watch.ServiceWatcher(self._client(), on_change)
         self._watcher.start()
         return True
@@ -279,6 +281,8 @@ class ZookeeperRegistry(Registry):
         return self._watcher.failure if self._watcher else ""
 
     def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.close()
         with self._lock:
             zk, self._zk = self._zk, None
         if zk is not None:

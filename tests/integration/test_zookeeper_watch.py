@@ -51,7 +51,7 @@ def test_a_curator_registration_is_reported_by_its_name(feed, zk):
     zk.delete(f"/services/{name}", recursive=True)
 
 
-def test_a_lost_session_asks_for_a_full_resync(feed, zookeeper):
+def test_a_lost_session_asks_for_a_full_resync_and_watches_again(feed, zookeeper, zk):
     adapter, changes = feed
     session_id, password = adapter._client().client_id
     # The classic way to expire a session: a second client takes it over and closes it.
@@ -62,6 +62,25 @@ def test_a_lost_session_asks_for_a_full_resync(feed, zookeeper):
     # Other changes may come first (the shared server is busy); the resync must come.
     while (change := changes.get(timeout=30)) is not None:
         assert isinstance(change, ServiceKey)
+    # The new session has every watch again: a provider that comes now is reported.
+    interface = f"com.example.W{uuid.uuid4().hex[:8]}"
+    node = provider_node(interface, 20880)
+    zk.create(node, ephemeral=True, makepath=True)
+    assert reported(changes, ServiceKey("", "", f"providers:{interface}:1.0.0:"), timeout=WAIT)
+    zk.delete(f"/dubbo/{interface}", recursive=True)
+
+
+def test_a_providers_folder_deleted_and_created_again_is_still_watched(feed, zk):
+    _, changes = feed
+    interface = f"com.example.W{uuid.uuid4().hex[:8]}"
+    expected = ServiceKey("", "", f"providers:{interface}:1.0.0:")
+    zk.create(provider_node(interface, 20880), ephemeral=True, makepath=True)
+    assert reported(changes, expected, timeout=WAIT)
+    zk.delete(f"/dubbo/{interface}", recursive=True)
+    assert reported(changes, expected, timeout=WAIT)  # its provider went with it
+    zk.create(provider_node(interface, 20881), ephemeral=True, makepath=True)
+    assert reported(changes, expected, timeout=WAIT)
+    zk.delete(f"/dubbo/{interface}", recursive=True)
 
 
 def test_what_is_there_when_the_watch_starts_is_not_reported_but_its_changes_are(zookeeper, zk):
