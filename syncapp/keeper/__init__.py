@@ -80,6 +80,10 @@ class Keeper:
         self._owned_for: tuple[str, ...] = ()
         self._membership_lock = threading.Lock()
         self._withdrawn_for: tuple = ()  # (plan generation, nodes) of the last quiet check
+        # One writer of held sets at a time, reading them from the plan as it writes: a round
+        # that read a set before a change was applied wrote the old set back after it (a
+        # removed copy came back until the next full round, a minute later).
+        self.writing_held = threading.RLock()
 
     def owns_way(self, way) -> bool:
         return self.membership.owns(f"way:{way[0]}:{way[1]}")
@@ -101,27 +105,47 @@ class Keeper:
         """Renew this node's share of every lease; now and then re-read everything and hold
         it all again (held copies need nothing between changes: the connection keeps them)."""
         full = time.monotonic() - self.reloaded_at >= self.reload_every
-        if full and self.plan.reload():
-            self.reloaded_at = time.monotonic()
+        with self.writing_held:
+            if full and self.plan.reload():
+                self.reloaded_at = time.monotonic()
         status = self.renew(self.owns_target, held_too=full)
         self.check_held_connections()
-        self.withdraw_released()
+        with self.writing_held:
+            self.withdraw_released()
         return status
 
     def renew(self, owns, held_too: bool = True) -> dict:
-        """Keep the known registrations whose (cluster, service) `owns` accepts."""
+        """Keep the known registrations whose (cluster, service) `owns` accepts: leases
+        first, then (with `held_too`) held sets, read from the plan under `writing_held`."""
         nodes = self.membership.nodes
-        beats = failures = 0
-        clusters = [c for c in self.plan.clusters().values() if held_too or not self.holds(c)]
-        for cluster, cluster_beats in self.plan.owned(owns, {c.pk for c in clusters}).values():
-            beats += len(cluster_beats)
-            failures += leases.keep(cluster, cluster_beats, on_holds=self.record_written)
-        failures += self.retry_failed_holds()
+        held = {pk for pk, c in self.plan.clusters().items() if self.holds(c)}
+        leased = self.plan.clusters().keys() - held
+        beats, failures = self._keep_owned(owns, leased)
+        if held_too and held:
+            with self.writing_held:
+                held_beats, held_failures = self._keep_owned(owns, held)
+            beats, failures = beats + held_beats, failures + held_failures
+        with self.writing_held:
+            failures += self.retry_failed_holds()
         close_old_connections()
         return {"nodes": list(nodes), "beats": beats, "failures": failures, "at": time.time()}
 
+    def _keep_owned(self, owns, cluster_ids: set[int]) -> tuple[int, int]:
+        """(copies kept, failures) of our share at these clusters, as the plan has it now."""
+        beats = failures = 0
+        if not cluster_ids:
+            return beats, failures
+        for cluster, cluster_beats in self.plan.owned(owns, cluster_ids).values():
+            beats += len(cluster_beats)
+            failures += leases.keep(cluster, cluster_beats, on_holds=self.record_written)
+        return beats, failures
+
     def apply_changes(self) -> int:
         """Hold at once the copies jobs changed since the last look; returns services held."""
+        with self.writing_held:
+            return self._apply_changes()
+
+    def _apply_changes(self) -> int:
         changed = self.plan.read_changes()
         mine = [t for t in changed if self.owns_target(t)]
         for target in changed.difference(mine):  # their holder records them

@@ -270,3 +270,36 @@ def test_a_change_stamped_during_a_step_longer_than_the_overlap_is_held_at_the_n
     ServiceSync.objects.update(leases_changed_at=stamp)
     assert k.apply_changes() == 1
     assert ports_at("b") == [1, 2]
+
+
+@pytest.mark.django_db(transaction=True)  # the changes thread reads the rows too
+def test_a_round_never_writes_back_a_set_a_change_replaced_while_it_ran(monkeypatch):
+    """A full round reads every set, then writes those not held as read; a change applied
+    meanwhile by the changes thread must not be undone by the round's older copy of it."""
+    import threading
+
+    from syncapp.keeper import leases
+
+    task = held_task()
+    register("a", SVC, 1, 2)
+    k = keeper()
+    k.apply_changes()
+    sync(task)
+    k.apply_changes()
+    assert ports_at("b") == [1, 2]
+    real_keep, changer = leases.keep, None
+
+    def keep_slowly(cluster, beats, **kwargs):
+        nonlocal changer
+        if changer is None:  # the round has read its sets: a change comes meanwhile
+            register("a", SVC, 3)
+            sync(task)
+            changer = threading.Thread(target=k.apply_changes)
+            changer.start()
+            changer.join(0.5)  # it waits for the round (else it would be done by now)
+        return real_keep(cluster, beats, **kwargs)
+
+    monkeypatch.setattr(leases, "keep", keep_slowly)
+    k.renew_round()
+    changer.join(5)
+    assert ports_at("b") == [1, 2, 3]
