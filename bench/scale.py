@@ -330,9 +330,13 @@ class Installed:
             if (proc / "comm").read_text().strip() != "bash":
                 os.kill(int(proc.name), signal.SIGKILL)
 
-    def stop(self) -> None:
+    def stop(self, keep: bool = False) -> None:
+        """Stop the product; `keep` leaves its data dir (logs, database) to look into."""
         self.product.stop()
-        shutil.rmtree(self.data_dir, ignore_errors=True)
+        if keep:
+            print(f"kept for inspection: {self.data_dir}", flush=True)
+        else:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 def full_sync(nacos, zk_addr, installed, providers, kill_worker: bool) -> dict:
@@ -449,11 +453,13 @@ def run_one(mode: str, size: int, args, exports: dict) -> dict:
         raw = raw_copy(nacos, providers)
         storage = fresh_storage(exports) if mode == "mysql" else {}
         installed = Installed(storage)
+        failed = True
         try:
             result = full_sync(nacos, zk_addr, installed, providers, args.kill_worker)
             result.update(steady(nacos, installed, providers, args.steady, args.changes))
+            failed = False
         finally:
-            installed.stop()
+            installed.stop(keep=failed)
     finally:
         providers.close()
     return {"source": args.source, "mode": mode, "size": size, "raw": raw, **result}
