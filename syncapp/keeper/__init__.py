@@ -118,8 +118,9 @@ class Keeper:
         """Keep the known registrations whose (cluster, service) `owns` accepts: leases
         first, then (with `held_too`) held sets, read from the plan under `writing_held`."""
         nodes = self.membership.nodes
-        held = {pk for pk, c in self.plan.clusters().items() if self.holds(c)}
-        leased = self.plan.clusters().keys() - held
+        clusters = self.plan.clusters()
+        held = {pk for pk, cluster in clusters.items() if self.holds(cluster)}
+        leased = clusters.keys() - held
         beats, failures = self._keep_owned(owns, leased)
         if held_too and held:
             with self.writing_held:

@@ -1,6 +1,7 @@
 """Copies held by a connection (Nacos over gRPC) are written by the keeper that owns them."""
 
 import datetime
+import threading
 import time
 
 import pytest
@@ -8,7 +9,7 @@ from django.utils import timezone
 
 from syncapp import jobs
 from syncapp.connections import forget_all
-from syncapp.keeper import HANDOVER_GRACE, Keeper, item_of
+from syncapp.keeper import HANDOVER_GRACE, Keeper, item_of, leases
 from syncapp.membership import Membership, owner_of
 from syncapp.models import Cluster, ServiceSync, SyncTask
 from syncapp.registries import memory
@@ -44,6 +45,17 @@ def keeper(node="n1", nodes=("n1",)) -> Keeper:
 def sync(task):
     for row_id in jobs.scan_task(task.pk):
         jobs.sync_service(row_id)
+
+
+def holding_orders() -> tuple[SyncTask, Keeper]:
+    """A task whose keeper holds the source's orders at ports 1 and 2."""
+    task = held_task()
+    register("a", SVC, 1, 2)
+    k = keeper()
+    k.apply_changes()  # first look: from now on
+    sync(task)
+    k.apply_changes()
+    return task, k
 
 
 def test_a_job_writes_nothing_and_the_keeper_holds_what_changed_within_a_step():
@@ -89,12 +101,7 @@ def test_a_rows_destination_count_is_what_its_keeper_holds_not_what_a_job_planne
 def test_a_job_reads_the_true_count_of_held_copies_once_they_settled():
     """A held set lost at the destination (a keeper gone, a registry restarted) shows at the
     next job that re-reads it, not as the count planned long ago."""
-    task = held_task()
-    register("a", SVC, 1, 2)
-    k = keeper()
-    k.apply_changes()
-    sync(task)
-    k.apply_changes()
+    holding_orders()
     assert counts() == (2, 2)
     memory.store("b").services.clear()  # lost at the destination (its registry restarted)
     long_ago = timezone.now() - jobs.HOLD_SETTLED - datetime.timedelta(seconds=1)
@@ -276,16 +283,7 @@ def test_a_change_stamped_during_a_step_longer_than_the_overlap_is_held_at_the_n
 def test_a_round_never_writes_back_a_set_a_change_replaced_while_it_ran(monkeypatch):
     """A full round reads every set, then writes those not held as read; a change applied
     meanwhile by the changes thread must not be undone by the round's older copy of it."""
-    import threading
-
-    from syncapp.keeper import leases
-
-    task = held_task()
-    register("a", SVC, 1, 2)
-    k = keeper()
-    k.apply_changes()
-    sync(task)
-    k.apply_changes()
+    task, k = holding_orders()
     assert ports_at("b") == [1, 2]
     real_keep, changer = leases.keep, None
 

@@ -170,8 +170,8 @@ class GrpcNaming:
         with up to HOLD_WINDOW writes in flight at once; returns each service's outcome
         (None: held). Not for additive servers, whose set may take several requests.
 
-        One write at a time per thread, each waiting for its answer, 16 threads held ~1,300
-        services/s here; pipelined on the connection, ~2,300 with 40 % less CPU."""
+        One write at a time per thread, each waiting for its answer, 16 threads held ~1,700
+        services/s here with 1.7 s of CPU per 5,000; pipelined, ~2,000/s with 1.07 s."""
         wanted = {service: {i.key: i for i in copies} for service, copies in groups.items()}
 
         def to_send(service: ServiceKey) -> dict | None:
