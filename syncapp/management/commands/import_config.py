@@ -14,10 +14,12 @@ already had is not taken for a new one: that task waits out the timeout, its err
 The workers (`bin/msesync start`) do the syncing; this only reads the rows they record.
 """
 
+import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -56,6 +58,9 @@ class WayProgress:
 
 class Command(BaseCommand):
     help = "Import clusters and tasks from an MSE Sync YAML file (all or nothing)."
+    # Django's checks import every view and serializer (~0.3 s of an apply); the web
+    # process runs them at every start, and a migration runs its own.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("-f", "--file", required=True, help="YAML file")
@@ -71,8 +76,20 @@ class Command(BaseCommand):
             default=300.0,
             help="seconds --wait waits before giving up with exit status 1 (default 300)",
         )
+        # bin/msesync apply: its set-up in this process (each Django start-up is ~0.5-1 s
+        # of the time a user counts from "apply" to "synced").
+        parser.add_argument(
+            "--prepare",
+            action="store_true",
+            help="first run `manage.py prepare` (migrate...), quietly, as bin/msesync apply does",
+        )
+        parser.add_argument(
+            "--startup-config",
+            metavar="FILE",
+            help="then import this file first, quietly, if it exists (MSESYNC_CONFIG_FILE)",
+        )
 
-    def handle(self, *args, file, dry_run, wait, timeout, **options):
+    def handle(self, *args, file, dry_run, wait, timeout, prepare, startup_config, **options):
         if wait and dry_run:
             raise CommandError("--wait and --dry-run exclude each other: nothing imported")
         if timeout <= 0:
@@ -80,14 +97,14 @@ class Command(BaseCommand):
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"{file}: no such file")
-        try:
-            spec = parse_config(read_config_file(path))
-            changes = diff_config(spec) if dry_run else apply_config(spec)
-        except ConfigError as exc:
-            raise CommandError(f"{file}: nothing imported:\n{exc}") from None
+        if prepare:
+            call_command("prepare", stdout=io.StringIO())
+        if startup_config and Path(startup_config).is_file():
+            scan_soon_after(imported(Path(startup_config), dry_run=False)[0])
+        spec, changes = imported(path, dry_run)
         applied_at = timezone.now()
-        if not dry_run:  # the file's tasks start now, not at the next beat
-            jobs.scan_soon(_task_ids(spec))
+        if not dry_run:
+            scan_soon_after(spec)
         for change in changes:
             self.stdout.write(("would " if dry_run else "") + str(change))
         changed = sum(c.action != "unchanged" for c in changes)
@@ -131,6 +148,20 @@ class Command(BaseCommand):
                 f"timed out after {timeout:g} s before the first full sync: {detail} "
                 "(is msesync running? bin/msesync status)"
             )
+
+
+def imported(path: Path, dry_run: bool):
+    """(spec, changes) of importing the file (or of comparing it: a dry run)."""
+    try:
+        spec = parse_config(read_config_file(path))
+        return spec, diff_config(spec) if dry_run else apply_config(spec)
+    except ConfigError as exc:
+        raise CommandError(f"{path}: nothing imported:\n{exc}") from None
+
+
+def scan_soon_after(spec) -> None:
+    """The file's tasks start now, not at the next beat."""
+    jobs.scan_soon(_task_ids(spec))
 
 
 def _task_ids(spec) -> list[int]:
