@@ -133,14 +133,27 @@ def refresh(task_ids: list[int], batch: int) -> None:
             SyncTask.objects.filter(pk=task_id).update(refresh_cursor=chosen[-1])
 
 
-def full_scan_again(task_id: int) -> None:
+def events_missed(task_ids: list[int]) -> None:
+    """A feed began or lost track: the next scan of each task lists its sources, and queues
+    every service the listing did not read unchanged, as if no feed were trusted. Digests
+    are kept: a job whose source is unchanged skips. (Forgetting them, as a resync does,
+    made every keeper start re-sync every service: 10,000 jobs at the end of a first sync.)"""
+    SyncTask.objects.filter(pk__in=task_ids).update(full_scan_due=True, events_missed=True)
+
+
+def full_scan_again(task_id: int, missed: bool = False) -> None:
     """A full scan that failed: the next one tries the full listing again."""
-    SyncTask.objects.filter(pk=task_id).update(full_scan_due=True)
+    again = {"events_missed": True} if missed else {}
+    SyncTask.objects.filter(pk=task_id).update(full_scan_due=True, **again)
 
 
-def take_full_scan(task_id: int) -> bool:
-    """Whether this scan must be full; the claim is cleared (`want_full_scan` sets it)."""
-    return bool(SyncTask.objects.filter(pk=task_id, full_scan_due=True).update(full_scan_due=False))
+def take_full_scan(task_id: int) -> tuple[bool, bool]:
+    """(full, events missed) of this scan; the claims are cleared (`want_full_scan`,
+    `events_missed` set them)."""
+    due = SyncTask.objects.filter(pk=task_id, full_scan_due=True)
+    if due.filter(events_missed=True).update(full_scan_due=False, events_missed=False):
+        return True, True
+    return bool(due.update(full_scan_due=False)), False
 
 
 def stamp_live_feeds(ways: list[tuple[int, bool]]) -> None:

@@ -98,7 +98,7 @@ class Feeds:
         if pushing:
             log.info("watching %s for task %s", source, way[0])
         if isinstance(way[1], bool):  # what changed before the watch began is not reported
-            coalesce.want_full_scan([way[0]])
+            coalesce.events_missed([way[0]])
         self.watches[way] = (version, adapter)
 
     def _watch(self, adapter, way) -> bool:
@@ -162,8 +162,8 @@ class Feeds:
         if reverse in (CONFIGS, CONFIGS_BACK):
             self.dispatch_configs(task_id, {key})
             return 1
-        if key is EVERYTHING:  # the feed lost track: the whole task, skipping nothing
-            coalesce.want_full_scan([task_id])
+        if key is EVERYTHING:  # the feed lost track: every service read again
+            coalesce.events_missed([task_id])
             if coalesce.claim_scans([task_id]):
                 self.send("workers.tasks.scan_task", [task_id])
             return 1

@@ -77,7 +77,8 @@ def scan_task(task_id: int) -> list[int]:
     feed cannot cover are synced (new, failed, forgotten, retired), and the source is not
     listed. A full scan (after a refresh, a resync, a new or lost feed) lists the source;
     of a trusted way it then syncs the same rows (the refresh forgot a batch's digests),
-    of any other way every row."""
+    of any other way, or after a feed began or lost track, every row the listing did not
+    read unchanged."""
     coalesce.scan_started(task_id)  # a trigger from now on queues another scan
     task = SyncTask.objects.select_related("source", "destination").get(pk=task_id)
     if task.paused or task.sync_type != SyncTask.SERVICE:
@@ -88,10 +89,10 @@ def scan_task(task_id: int) -> list[int]:
         # meanwhile read every instance list and queued the rows synced so far again: the
         # first full sync spent a third of its worker time on them.
         return []
-    full = coalesce.take_full_scan(task_id)
+    full, missed = coalesce.take_full_scan(task_id)
     row_ids, errors, kinds = [], [], []
     for way in ways_of(task):
-        trusted = feed_trusted(way)
+        trusted = feed_trusted(way) and not missed
         if not full and trusted:
             row_ids += rows_the_feed_cannot_cover(way)
             continue
@@ -105,7 +106,7 @@ def scan_task(task_id: int) -> list[int]:
         # A full scan of a trusted way finds new and gone services; the feed covers the rest.
         row_ids += rows_the_feed_cannot_cover(way) if trusted else listed
     if errors and full:
-        coalesce.full_scan_again(task_id)
+        coalesce.full_scan_again(task_id, missed)
     now = timezone.now()
     # One kind per task: the first failing way's (a way's line of the error names its way).
     failed = outcome("\n".join(errors), now, kind=kinds[0] if kinds else "")

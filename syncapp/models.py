@@ -144,6 +144,10 @@ class SyncTask(Failing):
     # The next scan lists the source and syncs every service (a refresh, a resync, a feed
     # that lost track, a new task); the others sync only what the feed cannot cover.
     full_scan_due = models.BooleanField(default=True, editable=False)
+    # With full_scan_due: a feed began or lost track, so a change before it may be unknown.
+    # That scan queues every service its listing did not read unchanged, trusted feed or not
+    # (coalesce.events_missed); digests are kept, and a job whose source is unchanged skips.
+    events_missed = models.BooleanField(default=False, editable=False)
     # Stamped by the keeper watching each way while its source's push feed is live and
     # misses nothing: scans then leave unchanged services to the feed (jobs.scan_way).
     feed_alive_at = models.DateTimeField(null=True, blank=True, editable=False)

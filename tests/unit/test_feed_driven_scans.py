@@ -9,7 +9,8 @@ from django.utils import timezone
 from syncapp import coalesce, jobs
 from syncapp.feeds import Feeds
 from syncapp.models import ServiceSync, SyncTask
-from syncapp.registries.base import ServiceKey
+from syncapp.registries import memory
+from syncapp.registries.base import ClusterConfig, Instance, ServiceKey
 from syncapp.registries.memory import MemoryRegistry
 from tests.support.memory_tasks import memory_task
 from workers import tasks
@@ -109,6 +110,55 @@ def test_a_new_watch_makes_the_next_scan_full_and_a_live_one_is_stamped(task, mo
         assert task.feed_alive_at is not None and task.reverse_feed_alive_at is None
     finally:
         feeds.close()
+
+
+def started_watch(task, monkeypatch) -> None:
+    """A keeper's feed of the task begins (and is live at once)."""
+    monkeypatch.setattr(MemoryRegistry, "feed_alive", lambda self: True)
+    feeds = Feeds(send_task=lambda *args, **kwargs: None)
+    try:
+        feeds.step()
+    finally:
+        feeds.close()
+
+
+def test_after_a_watch_begins_only_services_read_changed_are_synced_again(task, monkeypatch):
+    """A source whose listing reads instances (ZooKeeper's Dubbo providers): the scan after
+    a feed began compares what it read, and queues only what changed before the watch."""
+    source = MemoryRegistry(ClusterConfig("a", "MEMORY", ("m",)))
+    memory.store("a").listing_reads_instances = True
+    synced_once(task)
+    changed = SERVICES[2]
+    source.register(changed, Instance("10.9.9.9", 1))  # before the watch: no event
+    started_watch(task, monkeypatch)
+    assert not forgotten(task), "digests are kept: unchanged services need no job"
+    queued = jobs.scan_task(task.pk)
+    assert [ServiceSync.objects.get(pk=pk).service for pk in queued] == [changed.name]
+    assert jobs.scan_task(task.pk) == [], "the one after it trusts the feed again"
+
+
+def test_after_a_watch_begins_services_the_listing_did_not_read_go_to_jobs(task, monkeypatch):
+    """A listing of names only: every service goes to a job, whose unchanged source skips."""
+    synced_once(task)
+    started_watch(task, monkeypatch)
+    assert sorted(jobs.scan_task(task.pk)) == sorted(
+        ServiceSync.objects.filter(task=task).values_list("pk", flat=True)
+    )
+    assert not forgotten(task)
+
+
+def test_a_failed_scan_after_a_watch_began_keeps_the_events_missed(task, monkeypatch):
+    synced_once(task)
+    started_watch(task, monkeypatch)
+
+    def unreachable(self, namespace):
+        raise jobs.RegistryError("down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(MemoryRegistry, "list_services", unreachable)
+        jobs.scan_task(task.pk)
+    assert SyncTask.objects.get(pk=task.pk).events_missed
+    assert len(jobs.scan_task(task.pk)) == len(SERVICES)
 
 
 def test_a_feed_not_alive_is_not_stamped(task):
