@@ -21,6 +21,7 @@ from syncapp.engine.naming import dest_service_key
 from syncapp.engine.sync import planned, source_digest
 from syncapp.models import ServiceSync
 from syncapp.registries.base import Instance, RegistryError, ServiceKey
+from syncapp.row_writes import update_each
 from syncapp.ways import Way
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,12 @@ RECORDED_FIELDS = (
 
 
 def copy_new_rows(
-    way: Way, dest, new: list[ServiceSync], read: dict[ServiceKey, list[Instance]], record
+    way: Way, dest, new: list[ServiceSync], read: dict[ServiceKey, list[Instance]], fields_of
 ) -> set[int]:
     """Record the copies of `new` rows (never synced; their source instances in `read`, the
     listing's) whose destination service does not exist; returns their ids (no job needed).
-    `record(row, result)` writes a job's outcome on its row (jobs.record_success)."""
+    `fields_of(row, result)`: what a job's success writes on its row (jobs.success_fields;
+    None: delete it)."""
     if not new or not dest.holds_by_connection:
         return set()
     direction = way.direction
@@ -57,12 +59,19 @@ def copy_new_rows(
     copied = set()
     for start in range(0, len(fresh), ROWS_PER_COMMIT):
         chunk = fresh[start : start + ROWS_PER_COMMIT]
+        updates, gone = {}, []
+        for row in chunk:
+            instances = read[_key(row)]
+            digest = source_digest(instances)
+            result = planned(direction, instances, dest, targets[row.pk], [], digest)
+            if (fields := fields_of(row, result)) is None:
+                gone.append(row.pk)
+            else:
+                updates[row.pk] = fields
+            copied.add(row.pk)
         with transaction.atomic():
-            for row in chunk:
-                instances = read[_key(row)]
-                digest = source_digest(instances)
-                record(row, planned(direction, instances, dest, targets[row.pk], [], digest))
-                copied.add(row.pk)
+            update_each(ServiceSync, updates)
+            ServiceSync.objects.filter(pk__in=gone).delete()
     if copied:
         log.info("%s: %d new services copied from the scan's read", way.task, len(copied))
     return copied

@@ -156,7 +156,7 @@ def scan_way(way: Way, source, dest) -> list[int]:
     ServiceSync.objects.filter(pk__in=finished).delete()
     record_checked(unchanged)
     copied = first_copies.copy_new_rows(
-        way, dest, new, read, partial(record_success, keep_row=True)
+        way, dest, new, read, partial(success_fields, keep_row=True)
     )
     return [pk for pk in row_ids if pk not in copied]
 
@@ -323,16 +323,26 @@ def logged_failure(what: str, exc: Exception) -> str:
 def record_success(
     row: ServiceSync, result, duration: float | None = None, keep_row: bool = False
 ) -> None:
+    fields = success_fields(row, result, duration, keep_row)
+    if fields is None:
+        row.delete()
+        return
+    ServiceSync.objects.filter(pk=row.pk).update(**fields)
+
+
+def success_fields(
+    row: ServiceSync, result, duration: float | None = None, keep_row: bool = False
+) -> dict | None:
+    """The fields a job's success writes on its row; None: the row goes (retired, and
+    nothing of ours left)."""
     now = timezone.now()
     if result.skipped:
         # Nothing was re-checked at the destination: an error found there (a keeper's
         # failed hold) stays until whoever found it sees it succeed.
-        ServiceSync.objects.filter(pk=row.pk).update(last_success_at=now, last_duration=duration)
-        return
+        return {"last_success_at": now, "last_duration": duration}
     leases = [i.to_dict() for i in result.leases]
     if row.retired and not leases and not (keep_row and row.leases):
-        row.delete()
-        return
+        return None
     changed = {"leases": leases, "leases_changed_at": now} if leases != row.leases else {}
     counts = {"source_count": result.source_count, "dest_count": result.dest_count}
     error = ""
@@ -346,12 +356,12 @@ def record_success(
             # Not every copy is there yet: the keeper's error (a dead destination, a lost
             # connection) stays until its hold succeeds (it clears its own errors).
             error = row.last_error if row.last_error.startswith(row.KEEPER_ERROR) else ""
-    ServiceSync.objects.filter(pk=row.pk).update(
+    return {
         **counts,
-        source_digest=result.digest,
+        "source_digest": result.digest,
         **changed,
-        last_success_at=now,
+        "last_success_at": now,
         # A kept keeper error: its run goes on, with the kind the keeper stored.
         **outcome(error, now, attempt=False, kind=None),
-        last_duration=duration,
-    )
+        "last_duration": duration,
+    }
