@@ -47,17 +47,22 @@ NACOS_PAGE = 500
 
 
 def nacos_listed(
-    nacos: str, group: str, fields=("ipCount", "instanceCount"), name_part: str = ""
+    nacos: str,
+    group: str,
+    fields=("ipCount", "instanceCount"),
+    name_part: str = "",
+    namespace: str = "public",
 ) -> int:
     """The sum of each service's first non-zero `fields` value (its instance count by default,
-    under either name) over every page of Nacos' service list of one group of `public` (v3
-    admin API), services whose name holds `name_part`."""
+    under either name) over every page of Nacos' service list of one group of a namespace (v3
+    admin API), services whose name holds `name_part`. Nacos walks every service of the
+    namespace for it (~0.2 s of its CPU at 50,000, most of them empty ones of earlier runs)."""
     total, page = 0, 1
     while True:
         reply = requests.get(
             f"http://{nacos}/nacos/v3/admin/ns/service/list",
             params={
-                "namespaceId": "public",
+                "namespaceId": namespace,
                 "groupNameParam": group,
                 "serviceNameParam": name_part,
                 "pageNo": page,
@@ -72,3 +77,13 @@ def nacos_listed(
         if len(items) < NACOS_PAGE:
             return total
         page += 1
+
+
+def create_nacos_namespace(nacos: str, namespace: str) -> None:
+    """A namespace of the bench's own (v3 admin API): what it lists walks its services only."""
+    reply = requests.post(
+        f"http://{nacos}/nacos/v3/admin/core/namespace",
+        data={"namespaceId": namespace, "namespaceName": namespace},
+        timeout=10,
+    )
+    reply.raise_for_status()

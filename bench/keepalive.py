@@ -55,7 +55,7 @@ def copies(services: int, instances: int, tag: str) -> list[tuple[str, list[dict
 # --- raw: the official SDK, one batch per service ------------------------------------------
 
 
-async def sdk_batches(nacos: str, group: str, fleet, cache_dir: str):
+async def sdk_batches(nacos: str, group: str, fleet, cache_dir: str, namespace: str = "public"):
     """Register every batch; returns (start time, client): the client holds them."""
     from v2.nacos import ClientConfigBuilder, NacosNamingService
     from v2.nacos.naming.model.naming_param import (
@@ -66,7 +66,7 @@ async def sdk_batches(nacos: str, group: str, fleet, cache_dir: str):
     config = (
         ClientConfigBuilder()
         .server_address(nacos)
-        .namespace_id("public")
+        .namespace_id(namespace)
         .cache_dir(cache_dir)
         .log_dir(cache_dir)
         .build()

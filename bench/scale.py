@@ -12,7 +12,9 @@ Needs the test bed (python -m tests.testbed up; it starts what it needs). Source
 For each storage mode (embedded: SQLite + file broker; mysql: MySQL + Redis) and size:
 1. raw: a plain script reads every instance from the source and registers each service's
    instances as one gRPC batch (nacos-sdk-python, 16 at a time) in a group of its own: the
-   floor for "copy everything", timed until Nacos' service list counts every instance healthy.
+   floor for "copy everything", timed until Nacos' service list counts every instance healthy
+   (counted every 0.5 s from its start, as the product's copies are, each run in a Nacos
+   namespace of its own: see Listing).
 2. product: a fresh installation (`bin/msesync start -d`: web, worker, beat, keeper) gets one
    task to Nacos by `bin/msesync apply`; timed from the apply until every copy is listed
    healthy. With --kill-worker, the worker's Celery process is killed (-9) once a third is
@@ -35,9 +37,11 @@ import signal
 import socket
 import statistics
 import tempfile
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
@@ -45,7 +49,7 @@ from urllib.parse import quote, unquote, urlsplit
 import redis as redis_py
 import requests
 
-from bench.common import nacos_listed, percentile, print_table
+from bench.common import create_nacos_namespace, nacos_listed, percentile, print_table
 from bench.failover_world import fresh_storage, servers_up
 from bench.keepalive import sdk_batches
 from bench.procs import group_cpu_seconds, group_processes, product_groups, rss_mb
@@ -55,6 +59,7 @@ from tests.support.zk import kazoo_client
 
 SESSION_NODES = 2000  # ephemeral nodes per ZooKeeper session (~400 KB of close transaction)
 SAMPLE_EVERY = 10.0
+POLL_EVERY = 0.5  # seconds between counts of the copies listed (raw and product alike)
 GROUP = "DEFAULT_GROUP"  # where ZooKeeper -> Nacos copies land
 BROKER_QUEUES = ("celery", "changes", "scans")
 
@@ -106,6 +111,14 @@ class Providers:
         return self.services * self.instances
 
     pattern = ".*"  # the chroot holds this bench's providers only
+
+    @property
+    def dest_namespace(self) -> str:
+        """Where the task's destination puts copies of this source, which has no namespaces
+        (the product creates it): the run's copies are counted alone (see Listing)."""
+        return f"scale-{self.tag}"
+
+    copies_namespace = dest_namespace
 
     def cluster_yaml(self, name: str) -> str:
         return cluster(name, "ZOOKEEPER", self.address)
@@ -183,6 +196,9 @@ class NacosInstances:
     def pattern(self) -> str:
         return f"{self.tag}-svc-.*"  # the server is shared
 
+    dest_namespace = ""  # copies keep their source's namespace
+    copies_namespace = "public"
+
     def cluster_yaml(self, name: str) -> str:
         return cluster(name, "NACOS", self.address)
 
@@ -232,37 +248,66 @@ SOURCES = {"zookeeper": Providers, "nacos": NacosInstances}
 # --- the destination: what Nacos lists ------------------------------------------------------
 
 
-def healthy_listed(nacos: str, group: str, name_part: str) -> int:
-    """Healthy instances Nacos counts in services of `group` whose name holds `name_part`."""
-    return nacos_listed(nacos, group, ("healthyInstanceCount",), name_part)
+@dataclass(frozen=True)
+class Listing:
+    """Where one run's copies are counted: a namespace, a group, names holding a tag. Each run
+    (raw, product) counts in a namespace of its own: Nacos walks every service of the namespace
+    for each count, and the empty services an earlier run left there (Nacos drops them after
+    a minute or two) made the product's counts several times dearer than the raw's."""
+
+    nacos: str
+    namespace: str
+    group: str
+    name_part: str
+
+    def healthy(self) -> int:
+        """Healthy instances Nacos counts in the services listed."""
+        fields = ("healthyInstanceCount",)
+        return nacos_listed(self.nacos, self.group, fields, self.name_part, self.namespace)
+
+    def has(self, service: str, endpoint: tuple[str, int]) -> bool:
+        reply = requests.get(
+            f"http://{self.nacos}/nacos/v3/client/ns/instance/list",
+            params={
+                "namespaceId": self.namespace,
+                "serviceName": service,
+                "groupName": self.group,
+                "healthyOnly": "true",
+            },
+            timeout=10,
+        )
+        reply.raise_for_status()
+        return any((h["ip"], h["port"]) == endpoint for h in reply.json().get("data") or [])
 
 
-def instance_listed(nacos: str, service: str, endpoint: tuple[str, int]) -> bool:
-    reply = requests.get(
-        f"http://{nacos}/nacos/v3/client/ns/instance/list",
-        params={"serviceName": service, "groupName": GROUP, "healthyOnly": "true"},
-        timeout=10,
-    )
-    reply.raise_for_status()
-    return any((h["ip"], h["port"]) == endpoint for h in reply.json().get("data") or [])
+def seconds_until_listed(listing: Listing, expected: int, started: float, stop) -> float | None:
+    """Polls every POLL_EVERY s until `expected` copies are listed healthy (or `stop` is
+    set: None); seconds since `started`. Raw and product are polled alike from their start:
+    each count costs Nacos CPU that the copying shares."""
+    while not stop.is_set():
+        if listing.healthy() >= expected:
+            return time.time() - started
+        stop.wait(POLL_EVERY)
+    return None
 
 
 def raw_copy(nacos: str, providers) -> float:
     """Seconds for the plain script: read the source, one gRPC batch per service, all listed."""
-    group = f"RAW{uuid.uuid4().hex[:6]}"
+    tag = uuid.uuid4().hex[:6]
+    listing = Listing(nacos, f"raw-{tag}", f"RAW{tag}", providers.tag)
+    create_nacos_namespace(nacos, listing.namespace)
     cache = tempfile.mkdtemp(prefix="bench-scale-sdk-")
 
     async def run() -> float:
-        started = time.time()
-        fleet = providers.read_all()
-        _, client = await sdk_batches(nacos, group, fleet, cache)
-        wait_for(
-            lambda: healthy_listed(nacos, group, providers.tag) >= providers.expected,
-            900,
-            0.2,
-            "raw copies",
-        )
-        elapsed = time.time() - started
+        started, stop = time.time(), threading.Event()
+        with ThreadPoolExecutor(1) as poller:
+            done = poller.submit(seconds_until_listed, listing, providers.expected, started, stop)
+            try:
+                fleet = providers.read_all()
+                _, client = await sdk_batches(nacos, listing.group, fleet, cache, listing.namespace)
+                elapsed = done.result(timeout=900)
+            finally:
+                stop.set()
         await client.shutdown()
         return elapsed
 
@@ -339,35 +384,33 @@ class Installed:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
-def full_sync(nacos, zk_addr, installed, providers, kill_worker: bool) -> dict:
+def full_sync(listing: Listing, zk_addr, installed, providers, kill_worker: bool) -> dict:
     """Apply the task and time it until every copy is listed healthy (+ the kill case)."""
     figures: dict = {}
     started = time.time()
+    dest = cluster(f"{providers.tag}-nacos", "NACOS", listing.nacos, providers.dest_namespace)
     installed.apply(
-        [
-            providers.cluster_yaml(f"{providers.tag}-src"),
-            cluster(f"{providers.tag}-nacos", "NACOS", nacos),
-        ],
+        [providers.cluster_yaml(f"{providers.tag}-src"), dest],
         [task(f"{providers.tag}-src", f"{providers.tag}-nacos", providers.pattern)],
     )
     if kill_worker:
-        figures.update(kill_mid_sync(nacos, zk_addr, installed, providers))
+        figures.update(kill_mid_sync(listing, zk_addr, installed, providers))
     max_queue = 0
 
     def done() -> bool:
         nonlocal max_queue
         max_queue = max(max_queue, installed.queue_length())
-        return healthy_listed(nacos, GROUP, providers.tag) >= providers.expected
+        return listing.healthy() >= providers.expected
 
-    wait_for(done, 1800, 0.5, "every copy listed healthy")
+    wait_for(done, 1800, POLL_EVERY, "every copy listed healthy")
     figures["full_sync"] = time.time() - started
     figures["max_queue"] = max_queue
     return figures
 
 
-def kill_mid_sync(nacos, zk_addr, installed, providers) -> dict:
+def kill_mid_sync(listing: Listing, zk_addr, installed, providers) -> dict:
     third = providers.expected // 3
-    wait_for(lambda: healthy_listed(nacos, GROUP, providers.tag) >= third, 900, 0.5, "a third")
+    wait_for(lambda: listing.healthy() >= third, 900, POLL_EVERY, "a third")
     installed.kill_worker()
     late = Providers(zk_addr, 5, 1)
     try:
@@ -382,7 +425,7 @@ def kill_mid_sync(nacos, zk_addr, installed, providers) -> dict:
         late.close()
 
 
-def steady(nacos, installed, providers, seconds: float, changes: int) -> dict:
+def steady(listing: Listing, installed, providers, seconds: float, changes: int) -> dict:
     """Samples over `seconds`: the first half at rest, the second with changes."""
     samples, rest_cpu = [], None
     rss: dict[str, float] = {}
@@ -391,7 +434,7 @@ def steady(nacos, installed, providers, seconds: float, changes: int) -> dict:
     half = seconds / 2
 
     def sample() -> None:
-        samples.append((healthy_listed(nacos, GROUP, providers.tag), installed.queue_length()))
+        samples.append((listing.healthy(), installed.queue_length()))
         for role, mb in installed.rss_by_role().items():
             rss[role] = max(rss.get(role, 0.0), mb)
 
@@ -402,7 +445,7 @@ def steady(nacos, installed, providers, seconds: float, changes: int) -> dict:
     rest_cpu = {role: (cpu1[role] - cpu0.get(role, 0.0)) / elapsed for role in cpu1}
     with ThreadPoolExecutor(1) as sampler:
         pending = None
-        changed = change_providers(nacos, providers, changes, latencies)
+        changed = change_providers(listing, providers, changes, latencies)
         while time.monotonic() - began < seconds:
             if pending is None or pending.done():
                 pending = sampler.submit(sample)
@@ -424,24 +467,24 @@ def steady(nacos, installed, providers, seconds: float, changes: int) -> dict:
     }
 
 
-def change_providers(nacos, providers, changes: int, latencies):
+def change_providers(listing: Listing, providers, changes: int, latencies):
     """A generator: each step adds (then removes) one provider and times it at Nacos."""
     extra = providers.instances  # a provider index no service has yet
     for c in range(changes):
         i = (c * 7919) % providers.services
         name, at = providers.dest_name(i), providers.endpoint(i, extra)
-        latencies["add"].append(timed_change(partial(providers.add, i, extra), nacos, name, at))
+        latencies["add"].append(timed_change(partial(providers.add, i, extra), listing, name, at))
         yield
-        removal = timed_change(partial(providers.remove, i, extra), nacos, name, at, gone=True)
+        removal = timed_change(partial(providers.remove, i, extra), listing, name, at, gone=True)
         latencies["remove"].append(removal)
         yield
 
 
-def timed_change(change, nacos: str, service: str, at: tuple, gone: bool = False) -> float:
+def timed_change(change, listing: Listing, service: str, at: tuple, gone: bool = False) -> float:
     """Seconds from making a change at the source until Nacos' healthy list shows it."""
     started = time.perf_counter()
     change()
-    wait_for(lambda: instance_listed(nacos, service, at) != gone, 60, 0.02, f"{service} {at}")
+    wait_for(lambda: listing.has(service, at) != gone, 60, 0.02, f"{service} {at}")
     return time.perf_counter() - started
 
 
@@ -453,10 +496,11 @@ def run_one(mode: str, size: int, args, exports: dict) -> dict:
         raw = raw_copy(nacos, providers)
         storage = fresh_storage(exports) if mode == "mysql" else {}
         installed = Installed(storage)
+        listing = Listing(nacos, providers.copies_namespace, GROUP, providers.tag)
         failed = True
         try:
-            result = full_sync(nacos, zk_addr, installed, providers, args.kill_worker)
-            result.update(steady(nacos, installed, providers, args.steady, args.changes))
+            result = full_sync(listing, zk_addr, installed, providers, args.kill_worker)
+            result.update(steady(listing, installed, providers, args.steady, args.changes))
             failed = False
         finally:
             installed.stop(keep=failed)
