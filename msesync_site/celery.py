@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_ready
 
 from msesync_site import fsbroker
 
@@ -13,3 +14,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "msesync_site.settings")
 app = Celery("msesync_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["workers"])
+
+
+@worker_ready.connect
+def preload_registries(**_) -> None:
+    from syncapp.registries import preload  # Django is set up by now
+
+    preload()

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 from syncapp.keeper import HANDOVER_GRACE, Keeper
 from syncapp.keeper.peers import Peers
 from syncapp.membership import Membership
+from syncapp.registries import preload
 
 STEP_SECONDS = 0.2  # how long changes may gather before their jobs are queued
 MEMBERSHIP_SECONDS = 1.0  # a third of the default MSESYNC_MEMBER_TTL
@@ -31,6 +32,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, lambda *_: stopping.set())
         redis = redis_client()
         membership = Membership(settings.NODE_ID, redis, settings.MEMBER_TTL)
+        preload()
         keeper = Keeper(membership, settings.HEARTBEAT_INTERVAL)
         keeper.hold_before_joining()
         membership.refresh()
