@@ -113,18 +113,25 @@ def want_full_scan(task_ids: list[int]) -> None:
     SyncTask.objects.filter(pk__in=task_ids).update(full_scan_due=True)
 
 
-def refresh(task_ids: list[int], batch: int) -> None:
+def refresh_batch(rows: int, rounds: int, least: int, most: int) -> int:
+    """Rows of a task a refresh re-verifies: a `rounds`-th of them, within [least, most]."""
+    return min(most, max(least, -(-rows // rounds)))
+
+
+def refresh(task_ids: list[int], batch) -> None:
     """The periodic refresh: each task's next scan lists its sources in full, and the next
-    `batch` of its rows (after its cursor, wrapping round) are synced skipping nothing."""
+    `batch` of its rows (a number, or a function of the task's rows: refresh_batch; after
+    its cursor, wrapping round) are synced skipping nothing."""
     SyncTask.objects.filter(pk__in=task_ids).update(full_scan_due=True)
     for task_id, cursor in SyncTask.objects.filter(pk__in=task_ids).values_list(
         "pk", "refresh_cursor"
     ):
         rows = ServiceSync.objects.filter(task_id=task_id).order_by("pk")
-        chosen = list(rows.filter(pk__gt=cursor).values_list("pk", flat=True)[:batch])
-        if len(chosen) < batch:  # round again from the first row
+        size = batch(rows.count()) if callable(batch) else batch
+        chosen = list(rows.filter(pk__gt=cursor).values_list("pk", flat=True)[:size])
+        if len(chosen) < size:  # round again from the first row
             wrapped = rows.filter(pk__lte=cursor).values_list("pk", flat=True)
-            chosen += wrapped[: batch - len(chosen)]
+            chosen += wrapped[: size - len(chosen)]
         for start in range(0, len(chosen), CHUNK):
             ServiceSync.objects.filter(pk__in=chosen[start : start + CHUNK]).update(
                 source_digest=""

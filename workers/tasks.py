@@ -4,6 +4,8 @@ Every trigger goes through syncapp.coalesce: a task has at most one scan message
 a service at most one sync message per queue, however often beat or the sources fire.
 """
 
+from functools import partial
+
 from celery import shared_task
 from django.conf import settings
 
@@ -28,9 +30,15 @@ def scan_all() -> None:
 @shared_task
 def refresh_all() -> None:
     """Beat, every MSESYNC_DAEMON_REFRESH_INTERVAL: list every source in full and re-verify
-    the next MSESYNC_REFRESH_BATCH services of each task, skipping nothing."""
+    the next batch of services of each task (settings.REFRESH_ROUNDS), skipping nothing."""
     task_ids = list(jobs.active_tasks().values_list("id", flat=True))
-    coalesce.refresh(task_ids, settings.REFRESH_BATCH)
+    batch = partial(
+        coalesce.refresh_batch,
+        rounds=settings.REFRESH_ROUNDS,
+        least=settings.REFRESH_MIN_BATCH,
+        most=settings.REFRESH_BATCH,
+    )
+    coalesce.refresh(task_ids, batch)
     scan_all()
 
 

@@ -196,3 +196,23 @@ def test_a_full_scan_of_a_way_without_a_trusted_feed_syncs_every_row(task, setti
     synced_once(task)
     coalesce.refresh([task.pk], 1)
     assert len(jobs.scan_task(task.pk)) == len(SERVICES)
+
+
+@pytest.mark.parametrize(
+    ("rows", "batch"),
+    [(4, 100), (100, 100), (1000, 100), (5000, 500), (10_000, 1000), (30_000, 1000)],
+)
+def test_a_refresh_batch_is_a_tenth_of_the_rows_within_its_bounds(rows, batch):
+    """Every service re-verified within 10 refreshes up to 10,000 (every one, up to 100):
+    1,000 each time at any size was every service every minute at 1,000 services."""
+    assert coalesce.refresh_batch(rows, rounds=10, least=100, most=1000) == batch
+
+
+def test_the_beat_refresh_sizes_each_tasks_batch_by_its_rows(monkeypatch, settings):
+    settings.REFRESH_ROUNDS, settings.REFRESH_MIN_BATCH, settings.REFRESH_BATCH = 2, 1, 10
+    small = memory_task(SERVICES)  # 4 services: 2 a refresh
+    synced_once(small)
+    for name in ("scan_task", "sync_configs"):
+        monkeypatch.setattr(getattr(tasks, name), "delay", lambda *args: None)
+    tasks.refresh_all()
+    assert len(forgotten(small)) == 2
