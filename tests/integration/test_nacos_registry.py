@@ -259,6 +259,36 @@ def test_the_push_feed_reports_a_changed_service(address):
         writer.close()
 
 
+def test_the_push_after_a_subscription_is_no_change_but_a_later_one_is(address):
+    """Both servers push each service's state right after its subscription: reported, 1,000
+    subscriptions were 1,000 sync jobs at every keeper start."""
+    source, writer = another(address), another(address)
+    prefix = unique("sub")
+    services = [ServiceKey("public", "DEFAULT_GROUP", f"{prefix}-{n}") for n in range(20)]
+    changes = queue.Queue()
+    try:
+        for service in services:
+            writer.hold(service, fifty()[:2])
+        wait_until(lambda: all(len(source.list_instances(s)) == 2 for s in services), 15)
+        assert source.watch(changes.put)
+        wait_until(lambda: set(services) <= (source._watcher.known or set()), 15)
+        time.sleep(3)  # the servers push within ~0.5-1 s of a subscription
+        mine = lambda: [k for k in drained(changes) if k in services]  # noqa: E731
+        assert mine() == [], "what was there at the subscription is no change"
+        writer.hold(services[7], fifty()[:3])
+        wait_until(lambda: services[7] in mine(), 10)
+    finally:
+        source.close()
+        writer.close()
+
+
+def drained(changes: queue.Queue) -> list:
+    found = []
+    while not changes.empty():
+        found.append(changes.get())
+    return found
+
+
 def test_no_v1_call_reaches_a_server_that_has_grpc(nacos, monkeypatch):
     """Nacos 3.1 with v1 off: every adapter operation, and not one /v1/ request."""
     paths = []

@@ -14,6 +14,8 @@ and group but not the namespace, so the connection it arrives on says which name
 After a reconnect every held set is registered again and every subscription renewed.
 """
 
+import hashlib
+import json
 import logging
 import threading
 import zlib
@@ -66,6 +68,12 @@ def service_of(namespace: str, info: dict) -> ServiceKey:
     return ServiceKey(namespace, group or DEFAULT_GROUP, name)
 
 
+def state_digest(hosts: list[dict]) -> bytes:
+    """What a service's instance list says, in 16 bytes (its hosts in any order)."""
+    listed = sorted(json.dumps(host, sort_keys=True, default=str) for host in hosts)
+    return hashlib.blake2b("\n".join(listed).encode(), digest_size=16).digest()
+
+
 class GrpcNaming:
     protocol = "grpc"
     holds_by_connection = True
@@ -89,6 +97,7 @@ class GrpcNaming:
         self._conns: dict[str, GrpcConnection] = {}
         self._held: dict[ServiceKey, dict[tuple, Instance]] = {}
         self._subscribed: set[ServiceKey] = set()
+        self._pushed_state: dict[ServiceKey, bytes] = {}  # subscribed service -> state_digest
         self._lock = threading.Lock()
         self._stripes = [threading.Lock() for _ in range(LOCK_STRIPES)]
 
@@ -260,16 +269,35 @@ class GrpcNaming:
     # --- subscriptions -------------------------------------------------------------
 
     def subscribe(self, service: ServiceKey) -> None:
-        self._request(service, "SubscribeServiceRequest", {"subscribe": True, "clusters": ""})
+        answer = self._request(
+            service, "SubscribeServiceRequest", {"subscribe": True, "clusters": ""}
+        )
         self._subscribed.add(service)
+        if info := answer.get("serviceInfo"):
+            self._known_state(service, info)
 
     def unsubscribe(self, service: ServiceKey) -> None:
         self._subscribed.discard(service)
+        self._pushed_state.pop(service, None)
         self._request(service, "SubscribeServiceRequest", {"subscribe": False, "clusters": ""})
 
     def _pushed(self, namespace: str, body: dict) -> None:
-        if self.on_change is not None:
-            self.on_change(service_of(namespace, body.get("serviceInfo") or {}))
+        """A push is a change unless it shows what this connection last saw of the service:
+        Nacos and r-nacos push each service's state right after its subscription, and 1,000
+        subscriptions made 1,000 sync jobs at every keeper start."""
+        info = body.get("serviceInfo") or {}
+        service = service_of(namespace, info)
+        if self._known_state(service, info) and self.on_change is not None:
+            self.on_change(service)
+
+    def _known_state(self, service: ServiceKey, info: dict) -> bool:
+        """Remember the service's instances as `info` lists them; whether they differ from
+        what was known (an unknown service's differ)."""
+        state = state_digest(info.get("hosts") or [])
+        with self._lock:
+            changed = self._pushed_state.get(service) != state
+            self._pushed_state[service] = state
+        return changed
 
     def _redo(self, namespace: str) -> None:
         """After a reconnect: hold again what we held, subscribe again, re-read everything."""
