@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bench.common import print_table
 from bench.failover_world import servers_up
-from bench.scale import Installed, Providers, full_sync
+from bench.scale import GROUP, Installed, Listing, Providers, full_sync
 
 OFF = {"MSESYNC_PHASE_BATCH": "0"}
 
@@ -47,7 +47,8 @@ def read_in_window(installed: Installed, source: str, since: str) -> tuple[int, 
 def run(nacos: str, providers: Providers, cockpit_on: bool, seconds: float) -> dict:
     installed = Installed({} if cockpit_on else OFF)
     try:
-        synced = full_sync(nacos, None, installed, providers, kill_worker=False)["full_sync"]
+        listing = Listing(nacos, providers.copies_namespace, GROUP, providers.tag)
+        synced = full_sync(listing, None, installed, providers, kill_worker=False)["full_sync"]
         since = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
         cpu = rest_cpu(installed, seconds)
         read, phases = (
