@@ -15,6 +15,7 @@ scan of the task meanwhile returns at once; the running one covers it).
 
 import contextlib
 import datetime
+from collections.abc import Callable
 
 from django.db.models import Q
 from django.utils import timezone
@@ -118,16 +119,16 @@ def refresh_batch(rows: int, rounds: int, least: int, most: int) -> int:
     return min(most, max(least, -(-rows // rounds)))
 
 
-def refresh(task_ids: list[int], batch) -> None:
+def refresh(task_ids: list[int], batch: Callable[[int], int]) -> None:
     """The periodic refresh: each task's next scan lists its sources in full, and the next
-    `batch` of its rows (a number, or a function of the task's rows: refresh_batch; after
-    its cursor, wrapping round) are synced skipping nothing."""
+    batch(its row count) of its rows (refresh_batch; after its cursor, wrapping round) are
+    synced skipping nothing."""
     SyncTask.objects.filter(pk__in=task_ids).update(full_scan_due=True)
     for task_id, cursor in SyncTask.objects.filter(pk__in=task_ids).values_list(
         "pk", "refresh_cursor"
     ):
         rows = ServiceSync.objects.filter(task_id=task_id).order_by("pk")
-        size = batch(rows.count()) if callable(batch) else batch
+        size = batch(rows.count())
         chosen = list(rows.filter(pk__gt=cursor).values_list("pk", flat=True)[:size])
         if len(chosen) < size:  # round again from the first row
             wrapped = rows.filter(pk__lte=cursor).values_list("pk", flat=True)

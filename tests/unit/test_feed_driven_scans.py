@@ -194,7 +194,7 @@ def test_the_refresh_re_verifies_a_bounded_batch_in_turn(task, monkeypatch, sett
 def test_a_full_scan_of_a_way_without_a_trusted_feed_syncs_every_row(task, settings):
     settings.REFRESH_BATCH = 1
     synced_once(task)
-    coalesce.refresh([task.pk], 1)
+    coalesce.refresh([task.pk], lambda rows: 1)
     assert len(jobs.scan_task(task.pk)) == len(SERVICES)
 
 
