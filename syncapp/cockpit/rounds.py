@@ -26,6 +26,7 @@ from syncapp.connections import registry_for
 from syncapp.engine.naming import dest_service_key
 from syncapp.models import ServicePhase, ServiceSync, SyncTask
 from syncapp.registries.base import ServiceKey
+from syncapp.row_writes import insert_missing
 from syncapp.ways import Way
 
 
@@ -71,9 +72,9 @@ def enlist(task: SyncTask) -> None:
         .exclude(Exists(listed))
         .values_list("namespace", "group", "service")
     )
-    ServicePhase.objects.bulk_create(
-        [ServicePhase(task=task, namespace=n, group=g, service=s) for n, g, s in missing],
-        ignore_conflicts=True,  # a round on another worker enlisted it first
+    insert_missing(  # skips a row that a round on another worker enlisted first
+        ServicePhase,
+        [{"task_id": task.pk, "namespace": n, "group": g, "service": s} for n, g, s in missing],
     )
 
 

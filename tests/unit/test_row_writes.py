@@ -1,4 +1,5 @@
-"""row_writes.update_each: many rows' own updates in one executemany, as the ORM writes them."""
+"""row_writes: many rows' own updates (update_each) and new rows (insert_missing) in one
+executemany, as the ORM writes them."""
 
 import datetime
 
@@ -7,7 +8,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from syncapp.models import ServiceSync, outcome
-from syncapp.row_writes import update_each
+from syncapp.row_writes import insert_missing, update_each
 from tests.support.memory_tasks import memory_task
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_memory")]
@@ -56,3 +57,28 @@ def test_rows_not_named_are_left_alone():
     a, b = rows(2)
     update_each(ServiceSync, {a.pk: {"source_digest": "x"}})
     assert ServiceSync.objects.get(pk=b.pk).source_digest == ""
+
+
+def key_row(task, name: str) -> dict:
+    return {"task_id": task.pk, "reverse": False, "namespace": "", "group": "", "service": name}
+
+
+def test_new_rows_get_every_default_as_the_orm_gives_it():
+    task = memory_task([])
+    insert_missing(ServiceSync, [key_row(task, "s0"), key_row(task, "s1")])
+    orm = ServiceSync.objects.create(task=task, service="by-orm")
+    fields = [
+        f.attname for f in ServiceSync._meta.concrete_fields if f.attname not in ("id", "service")
+    ]
+    for row in ServiceSync.objects.filter(service__in=["s0", "s1"]):
+        assert [getattr(row, f) for f in fields] == [getattr(orm, f) for f in fields]
+        assert row.leases == [] and row.dest_count == 0 and row.last_error == ""
+
+
+def test_a_row_a_unique_constraint_holds_already_is_skipped_and_left_alone():
+    task = memory_task([])
+    ServiceSync.objects.create(task=task, service="s0", source_digest="kept")
+    insert_missing(ServiceSync, [key_row(task, "s0"), key_row(task, "s1")])
+    assert ServiceSync.objects.filter(task=task).count() == 2
+    assert ServiceSync.objects.get(task=task, service="s0").source_digest == "kept"
+    insert_missing(ServiceSync, [])  # nothing to do
