@@ -25,6 +25,7 @@ from syncapp.ways import FEED_STAMP_COLUMN
 
 MARK_EXPIRES = datetime.timedelta(seconds=120)
 SCAN_LEASE = datetime.timedelta(seconds=300)  # longer than any scan; frees a dead scanner's task
+HOLDS_AWAITED_FOR = datetime.timedelta(seconds=30)  # see missed_scan_waits
 CHUNK = 500  # ids per statement (SQLite limits a statement's parameters)
 EVERY_ROW = Q()
 
@@ -153,6 +154,29 @@ def full_scan_again(task_id: int, missed: bool = False) -> None:
     """A full scan that failed: the next one tries the full listing again."""
     again = {"events_missed": True} if missed else {}
     SyncTask.objects.filter(pk=task_id).update(full_scan_due=True, **again)
+
+
+def holds_awaited(task_id: int) -> bool:
+    """Copies the task recorded lately still wait for their first hold by a keeper (a first
+    sync's: at 10,000 services, for ~15 s). Its scans then list nothing (jobs.scan_task)
+    and its feed waits to start (feeds.Feeds.may_start): both would run on the cores those
+    holds need (a ZooKeeper listing of 10,000 folders costs ~3 s of worker CPU and arming
+    their watches ~3 s of the keeper's), and what they would find comes a few seconds later.
+    Copies waiting longer than HOLDS_AWAITED_FOR (no keeper) hold nothing back."""
+    awaited = ServiceSync.objects.filter(
+        task_id=task_id,
+        dest_count=0,
+        last_error="",
+        leases_changed_at__gte=timezone.now() - HOLDS_AWAITED_FOR,
+    )
+    return awaited.exclude(leases=[]).exists()
+
+
+def first_sync_on(task_id: int) -> bool:
+    """The task's first scan is queued or running, or copies it recorded await their hold."""
+    first = SyncTask.objects.filter(pk=task_id, last_scan_at__isnull=True)
+    on = Q(scan_queued_at__isnull=False) | Q(scanning_since__isnull=False)
+    return first.filter(on).exists() or holds_awaited(task_id)
 
 
 def take_full_scan(task_id: int) -> tuple[bool, bool]:

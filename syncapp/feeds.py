@@ -30,6 +30,7 @@ CONFIGS = "configs"  # the "way" of a configuration task's watch
 FEED_STAMP_EVERY = 2.0  # seconds; scans trust a stamp for jobs.FEED_TRUSTED_FOR (8 s)
 CONFIGS_BACK = "configs-back"  # a two-way configuration task's watch of its destination
 MAX_CONFIG_KEYS = 200  # more changed configs at once: one pass over the whole task
+FEED_START_WAIT = 60.0  # seconds a new service feed may wait for its task's first sync
 
 
 class Feeds:
@@ -43,11 +44,14 @@ class Feeds:
         self.changed: set[tuple[int, bool, ServiceKey | None]] = set()
         self.lock = threading.Lock()
         self._stamped_at = float("-inf")
+        self.arming: set[tuple[int, bool]] = set()  # service ways whose feed is not ready yet
+        self.waiting: dict[tuple[int, bool], float] = {}  # way -> since when (may_start)
 
     def step(self, reconcile: bool = True) -> int:
         """Match watches to tasks, then queue jobs for what changed; returns jobs queued."""
         if reconcile:
             self.reconcile_watches()
+        self.note_ready_feeds()
         if time.monotonic() - self._stamped_at >= FEED_STAMP_EVERY:
             self._stamped_at = time.monotonic()
             coalesce.stamp_live_feeds(self.live_service_feeds())
@@ -76,8 +80,23 @@ class Feeds:
             elif failure := self.watches[way][1].feed_failure():
                 self.stop_failed(way, failure)
         for way, (source_version, task_version, source) in wanted.items():
-            if way not in self.watches:
+            if way not in self.watches and self.may_start(way):
                 self.start(way, (source_version, task_version), source)
+        for way in self.waiting.keys() - wanted.keys():
+            del self.waiting[way]
+
+    def may_start(self, way) -> bool:
+        """A service feed waits while its task's first sync is on (coalesce.first_sync_on),
+        FEED_START_WAIT at most: watching 10,000 ZooKeeper folders costs ~3 s of this
+        process's CPU, which the holds of those first copies need. What changes meanwhile is
+        found by the listing that follows every feed's start (note_ready_feeds)."""
+        if not isinstance(way[1], bool):
+            return True
+        since = self.waiting.setdefault(way, time.monotonic())
+        if time.monotonic() - since < FEED_START_WAIT and coalesce.first_sync_on(way[0]):
+            return False
+        del self.waiting[way]
+        return True
 
     def live_service_feeds(self) -> list[tuple[int, bool]]:
         """Service ways whose source feed is live and misses nothing (scans may trust it)."""
@@ -97,9 +116,19 @@ class Feeds:
             return
         if pushing:
             log.info("watching %s for task %s", source, way[0])
-        if isinstance(way[1], bool):  # what changed before the watch began is not reported
-            coalesce.events_missed([way[0]])
         self.watches[way] = (version, adapter)
+        if isinstance(way[1], bool):  # what changed before it began: see note_ready_feeds
+            self.arming.add(way)
+
+    def note_ready_feeds(self) -> None:
+        """A service feed that now watches everything (feed_ready) reported nothing of what
+        changed before: the task's next scan lists its source to find that. Not before, or
+        it could read a folder whose watch is not armed yet and miss a change between the
+        two (ZooKeeper takes seconds to arm 10,000 watches)."""
+        ready = [way for way in self.arming if self.watches[way][1].feed_ready()]
+        self.arming.difference_update(ready)
+        if ready:
+            coalesce.events_missed(sorted({task_id for task_id, _ in ready}))
 
     def _watch(self, adapter, way) -> bool:
         if way[1] in (CONFIGS, CONFIGS_BACK):
@@ -119,6 +148,7 @@ class Feeds:
         self.note(way, EVERYTHING)
 
     def stop(self, way) -> None:
+        self.arming.discard(way)
         _, adapter = self.watches.pop(way)
         adapter.close()
 

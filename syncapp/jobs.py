@@ -53,8 +53,9 @@ def list_matching(source, pattern: str) -> list[ServiceKey]:
     return list_matching_read(source, pattern)[0]
 
 
-def list_matching_read(source, pattern: str):
-    """list_matching, and the instances the listing read of them (Registry.list_services_read)."""
+def list_matching_read(source, pattern: str, on_read=None):
+    """list_matching, and the instances the listing read of them (Registry.list_services_read;
+    `on_read` hears the matching ones of each batch as it is read)."""
     try:
         regex = patterns.compile(pattern)
     except patterns.PatternError as exc:
@@ -62,8 +63,12 @@ def list_matching_read(source, pattern: str):
         # source (nothing is deleted) and the reason becomes the task's last error.
         raise RegistryError(f"serviceMatchPattern: {exc}") from None
     found, read = [], {}
+
+    def matching(batch: dict) -> None:
+        on_read({key: copies for key, copies in batch.items() if regex.fullmatch(key.name)})
+
     for namespace in source.namespaces():
-        names, instances = source.list_services_read(namespace)
+        names, instances = source.list_services_read(namespace, on_read and matching)
         found += [k for k in names if regex.fullmatch(k.name)]
         read.update(instances)
     return found, read
@@ -78,7 +83,8 @@ def scan_task(task_id: int) -> list[int]:
     listed. A full scan (after a refresh, a resync, a new or lost feed) lists the source;
     of a trusted way it then syncs the same rows (the refresh forgot a batch's digests),
     of any other way, or after a feed began or lost track, every row the listing did not
-    read unchanged."""
+    read unchanged. While copies it recorded await their first hold, every way gets the
+    light scan (coalesce.holds_awaited)."""
     coalesce.scan_started(task_id)  # a trigger from now on queues another scan
     task = SyncTask.objects.select_related("source", "destination").get(pk=task_id)
     if task.paused or task.sync_type != SyncTask.SERVICE:
@@ -89,10 +95,12 @@ def scan_task(task_id: int) -> list[int]:
         # meanwhile read every instance list and queued the rows synced so far again: the
         # first full sync spent a third of its worker time on them.
         return []
-    full, missed = coalesce.take_full_scan(task_id)
+    # While a first sync's copies await their holds nothing is listed (the claims stay).
+    listing_waits = coalesce.holds_awaited(task_id)
+    full, missed = (False, False) if listing_waits else coalesce.take_full_scan(task_id)
     row_ids, errors, kinds = [], [], []
     for way in ways_of(task):
-        trusted = feed_trusted(way) and not missed
+        trusted = listing_waits or (feed_trusted(way) and not missed)
         if not full and trusted:
             row_ids += rows_the_feed_cannot_cover(way)
             continue
@@ -129,18 +137,26 @@ def rows_the_feed_cannot_cover(way: Way) -> list[int]:
 
 def scan_way(way: Way, source, dest) -> list[int]:
     task, direction = way.task, way.direction
-    matching, read = list_matching_read(source, task.service_match_pattern)
+    rows = ServiceSync.objects.filter(task=task, reverse=way.reverse)
+    fields_of = partial(success_fields, keep_row=True)
+    as_read = None  # new services are copied batch by batch as the listing reads them
+    if task.auto_scan and dest.holds_by_connection:
+        as_read = first_copies.AsRead(way, dest, rows, fields_of)
+    matching, read = list_matching_read(source, task.service_match_pattern, as_read)
     listed = [k for k in matching if dest.accepts(dest_service_key(k, direction))]
     # Copies from a source without namespaces go to the destination's configured one.
     for namespace in {dest_service_key(k, direction).namespace for k in listed}:
         dest.ensure_namespace(namespace)
-    rows = ServiceSync.objects.filter(task=task, reverse=way.reverse)
     if task.auto_scan:
-        add_missing_rows(way, listed, rows)
+        known = as_read and as_read.known
+        first_copies.add_rows(way, listed, known if known is not None else known_keys(rows))
     present = set(listed)
     row_ids, finished, unchanged, new = [], [], [], []
     settled_before = timezone.now() - 2 * CHANGES_OVERLAP
+    copied_as_read = as_read.copied if as_read else set()
     for row in rows.only(*first_copies.RECORDED_FIELDS, "source_digest"):
+        if row.pk in copied_as_read:
+            continue  # copied from this very listing a moment ago
         key = ServiceKey(row.namespace, row.group, row.service)
         gone = key not in present
         if gone != row.retired:
@@ -149,21 +165,15 @@ def scan_way(way: Way, source, dest) -> list[int]:
             unchanged.append(row.pk)
         elif not gone or row.leases:  # a retired row syncs once more to remove its copies
             row_ids.append(row.pk)
-            if key in read and never_synced(row):
+            if key in read and first_copies.never_synced(row):
                 new.append(row)
         elif row.leases_changed_at is None or row.leases_changed_at < settled_before:
             finished.append(row.pk)  # gone, nothing of ours left, and the keepers saw it go
     ServiceSync.objects.filter(pk__in=finished).delete()
     record_checked(unchanged)
-    copied = first_copies.copy_new_rows(
-        way, dest, new, read, partial(success_fields, keep_row=True)
-    )
+    listing = as_read.listed if as_read else None
+    copied = first_copies.copy_new_rows(way, dest, new, read, fields_of, listing)
     return [pk for pk in row_ids if pk not in copied]
-
-
-def never_synced(row: ServiceSync) -> bool:
-    """A row no job has synced or failed yet, holding nothing."""
-    return not (row.source_digest or row.last_error or row.retired or row.leases)
 
 
 def read_unchanged(row: ServiceSync, instances: list | None) -> bool:
@@ -184,20 +194,8 @@ def record_checked(row_ids: list[int]) -> None:
         ServiceSync.objects.filter(pk__in=chunk).update(last_success_at=now)
 
 
-def add_missing_rows(way: Way, listed: list[ServiceKey], rows) -> None:
-    known = set(rows.values_list("namespace", "group", "service"))
-    new = [
-        ServiceSync(
-            task=way.task,
-            reverse=way.reverse,
-            namespace=k.namespace,
-            group=k.group,
-            service=k.name,
-        )
-        for k in listed
-        if (k.namespace, k.group, k.name) not in known
-    ]
-    ServiceSync.objects.bulk_create(new, ignore_conflicts=True)
+def known_keys(rows) -> set[tuple[str, str, str]]:
+    return set(rows.values_list("namespace", "group", "service"))
 
 
 def scan_soon(task_ids: list[int]) -> None:

@@ -231,11 +231,13 @@ class Registry:
         raise NotImplementedError
 
     def list_services_read(
-        self, namespace: str
+        self, namespace: str, on_read: Callable[[dict], None] | None = None
     ) -> tuple[list[ServiceKey], dict[ServiceKey, list[Instance]]]:
         """Every service, and the instances of those the listing read whole on its way (a
         ZooKeeper Dubbo listing reads every provider folder to learn versions and groups): a
-        scan copies a new service from them without a second read. Default: names only."""
+        scan copies a new service from them without a second read. Default: names only.
+        `on_read(batch)` hears what was read as it goes, where a listing reads in steps (a
+        scan copies new services while the rest is read); every batch is in the result."""
         return self.list_services(namespace), {}
 
     def list_instances(self, service: ServiceKey) -> list[Instance]:
@@ -348,6 +350,13 @@ class Registry:
         change of every service, new and gone ones included, reaches on_change. Scans then
         leave unchanged services to it (jobs.scan_task). False where unsure."""
         return False
+
+    def feed_ready(self) -> bool:
+        """True once the feed `watch()` started watches every service that was there when it
+        began. Until then a read of such a service may come before its watch: the scan that
+        stands in for the events missed before the feed (coalesce.events_missed) waits for
+        it. ZooKeeper arms a watch per folder, seconds at thousands of services."""
+        return True
 
     def feed_failure(self) -> str:
         """Why the feed `watch()` started has stopped for good ("" while it runs, retrying

@@ -81,11 +81,15 @@ class MemoryRegistry(Registry):
         self._check()
         return sorted(k for k, v in self.store.services.items() if k.namespace == namespace and v)
 
-    def list_services_read(self, namespace: str):
+    def list_services_read(self, namespace: str, on_read=None):
         names = self.list_services(namespace)
         if not self.store.listing_reads_instances:
             return names, {}
-        return names, {k: list(self.store.services[k].values()) for k in names}
+        read = {k: list(self.store.services[k].values()) for k in names}
+        for key, instances in read.items():  # one service per step
+            if on_read is not None:
+                on_read({key: instances})
+        return names, read
 
     def list_instances(self, service: ServiceKey) -> list[Instance]:
         self._check()

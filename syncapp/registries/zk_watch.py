@@ -65,6 +65,10 @@ class ServiceWatcher:
         self._closed.set()
         self.zk.remove_listener(self._state)
 
+    def armed(self) -> bool:
+        """Every folder there when the watch started has been listed with its watch on."""
+        return not self.starting and not self.silent
+
     def _state(self, state) -> None:
         if state in (KazooState.LOST, KazooState.SUSPENDED):
             self.interrupted = True
@@ -172,12 +176,12 @@ class ServiceWatcher:
         """Watch `path/<child><sub>` for each new child; the children a root had when the
         watch started are silent at first (their content is the state at watch start)."""
         first = path in self.starting
-        self.starting.discard(path)
         for child in self._delta(path, children) & children:
             folder = f"{path}/{child}{sub}"
             if first:
                 self.silent.add(folder)
             self.watch_folder(folder, on_children)
+        self.starting.discard(path)  # after its folders are silent: else armed() too early
 
     def _interfaces(self, path: str, children: set[str]) -> None:
         self._subfolders(path, children, "/providers", self._providers)

@@ -65,6 +65,9 @@ DEFAULT_PORT = 2181
 CONNECT_TIMEOUT = 5.0  # seconds to establish the first session
 SESSION_TIMEOUT = 15.0  # how long our ephemeral nodes outlive a silent worker
 REQUEST_TIMEOUT = 10.0
+# Interfaces whose providers one step of a listing reads: a scan copies each step's new
+# services while the next is read (10,000 interfaces took seconds to read in full).
+LISTING_BATCH = 1000
 STUCK_AFTER = 2 * SESSION_TIMEOUT  # disconnected this long: start a new client
 DUBBO_ROOT = "/dubbo"
 DUBBO_NON_PROVIDERS = ("consumers:", "routers:", "configurators:")
@@ -196,9 +199,10 @@ class ZookeeperRegistry(Registry):
     def list_services(self, namespace: str) -> list[ServiceKey]:
         return self.list_services_read(namespace)[0]
 
-    def list_services_read(self, namespace: str):
-        """Dubbo services come with their providers (read to learn their names anyway)."""
-        dubbo = self._dubbo_services()
+    def list_services_read(self, namespace: str, on_read=None):
+        """Dubbo services come with their providers (read to learn their names anyway),
+        LISTING_BATCH interfaces at a time, each batch heard by `on_read` as it is read."""
+        dubbo = self._dubbo_services(on_read)
         names = dubbo.keys() | self._curator_names()
         read = {ServiceKey("", "", name): instances for name, instances in dubbo.items()}
         return [ServiceKey("", "", name) for name in sorted(names)], read
@@ -277,6 +281,9 @@ class ZookeeperRegistry(Registry):
         live = watcher is not None and zk is not None and watcher.zk is zk  # not a discarded one
         return live and not watcher.interrupted and not watcher.failure and zk.connected
 
+    def feed_ready(self) -> bool:
+        return self._watcher is not None and self._watcher.armed()
+
     def feed_failure(self) -> str:
         return self._watcher.failure if self._watcher else ""
 
@@ -321,11 +328,20 @@ class ZookeeperRegistry(Registry):
     def _providers_folder(self, name: str) -> str:
         return self._interface_folder(_dubbo_key(name)[0])
 
-    def _dubbo_services(self) -> dict[str, list[Instance]]:
+    def _dubbo_services(self, on_read=None) -> dict[str, list[Instance]]:
         """Every Dubbo service name (interface, version, group) with its providers, as
         list_instances reads them."""
         folders = self._children([DUBBO_ROOT])[DUBBO_ROOT]
         interfaces = [i for i in map(dubbo_url.java_decode, folders) if _nameable(i)]
+        found: dict[str, list[Instance]] = {}
+        for start in range(0, len(interfaces), LISTING_BATCH):
+            batch = self._providers_of(interfaces[start : start + LISTING_BATCH])
+            found.update(batch)
+            if on_read is not None:
+                on_read({ServiceKey("", "", name): copies for name, copies in batch.items()})
+        return found
+
+    def _providers_of(self, interfaces: list[str]) -> dict[str, list[Instance]]:
         providers = self._children([self._interface_folder(i) for i in interfaces])
         found: dict[str, list[Instance]] = {}
         for interface in interfaces:

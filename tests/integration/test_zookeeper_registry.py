@@ -138,6 +138,29 @@ def test_the_listing_gives_each_dubbo_service_the_instances_list_instances_reads
     assert key(app) in names and key(app) not in read
 
 
+def test_the_listing_is_heard_in_batches_that_add_up_to_its_read(
+    registry, zk, interface, monkeypatch
+):
+    """A scan copies each batch while the next is read (first_copies.AsRead)."""
+    ours = [f"{interface}{n}" for n in range(5)]
+    for name in ours:
+        publish(zk, name, dubbo_url(name, host="10.0.0.1"))
+    monkeypatch.setattr(zookeeper, "LISTING_BATCH", 2)
+    batches = []
+    try:
+        _, read = registry.list_services_read("", batches.append)
+    finally:
+        for name in ours:
+            zk.delete(f"/dubbo/{name}", recursive=True)
+    assert len(batches) >= 3, "5 interfaces of ours, 2 per batch"
+    heard = {}
+    for batch in batches:
+        assert not heard.keys() & batch.keys(), "each service once"
+        heard.update(batch)
+    assert heard == read
+    assert sum(interface in k.name for k in heard) == 5
+
+
 def test_an_odd_node_is_skipped_not_fatal(registry, zk, interface):
     zk.create(f"/dubbo/{interface}/providers/not-a-url", ephemeral=True, makepath=True)
     publish(zk, interface, dubbo_url(interface))

@@ -9,7 +9,7 @@ from kazoo.client import KazooClient
 
 from syncapp.registries.base import ClusterConfig, ServiceKey
 from syncapp.registries.zookeeper import ZookeeperRegistry
-from tests.support.waiting import reported
+from tests.support.waiting import reported, wait_until
 
 WAIT = 5.0
 
@@ -107,3 +107,23 @@ def test_what_is_there_when_the_watch_starts_is_not_reported_but_its_changes_are
         adapter.close()
         zk.delete(f"/dubbo/{interface}", recursive=True)
         zk.delete(f"/services/{name}", recursive=True)
+
+
+def test_the_feed_is_ready_only_once_every_folder_there_at_its_start_is_watched(zookeeper, zk):
+    """Scans for the events missed before a feed wait for this (feeds.note_ready_feeds)."""
+    prefix = f"com.example.R{uuid.uuid4().hex[:8]}"
+    interfaces = [f"{prefix}{n}" for n in range(200)]
+    for interface in interfaces:
+        zk.create(provider_node(interface, 20880), ephemeral=True, makepath=True)
+    adapter = ZookeeperRegistry(ClusterConfig("zk", "ZOOKEEPER", (zookeeper,)))
+    try:
+        assert not adapter.feed_ready(), "no feed before watch()"
+        adapter.watch(lambda key: None)
+        assert not adapter.feed_ready(), "the roots are not even listed yet"
+        wait_until(adapter.feed_ready, timeout=15, step=0.05)
+        watched = adapter._watcher.known
+        assert all(f"/dubbo/{i}/providers" in watched for i in interfaces)
+    finally:
+        adapter.close()
+        for interface in interfaces:
+            zk.delete(f"/dubbo/{interface}", recursive=True)

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from syncapp import coalesce, jobs
+from syncapp import feeds as feeds_module
 from syncapp.feeds import Feeds
 from syncapp.models import ServiceSync, SyncTask
 from syncapp.registries import memory
@@ -216,3 +217,101 @@ def test_the_beat_refresh_sizes_each_tasks_batch_by_its_rows(monkeypatch, settin
         monkeypatch.setattr(getattr(tasks, name), "delay", lambda *args: None)
     tasks.refresh_all()
     assert len(forgotten(small)) == 2
+
+
+def test_a_feed_still_arming_its_watches_asks_for_no_scan_until_it_is_ready(task, monkeypatch):
+    """A scan for the events missed before the feed must not read a service before its
+    watch is on (a change between the two would be lost): it is asked for once the feed is
+    ready, not when it starts."""
+    synced_once(task)
+    ready = {"now": False}
+    monkeypatch.setattr(MemoryRegistry, "feed_alive", lambda self: True)
+    monkeypatch.setattr(MemoryRegistry, "feed_ready", lambda self: ready["now"])
+    feeds = Feeds(send_task=lambda *args, **kwargs: None)
+    try:
+        feeds.step()
+        assert not SyncTask.objects.get(pk=task.pk).events_missed
+        ready["now"] = True
+        feeds.step(reconcile=False)
+        assert SyncTask.objects.get(pk=task.pk).events_missed
+        SyncTask.objects.filter(pk=task.pk).update(events_missed=False, full_scan_due=False)
+        feeds.step()
+        assert not SyncTask.objects.get(pk=task.pk).events_missed, "asked for once"
+    finally:
+        feeds.close()
+
+
+def awaiting_first_holds(task, since: datetime.timedelta = datetime.timedelta(0)) -> None:
+    """Every row's copies recorded `since` ago, not held yet (what a first sync's scan leaves
+    for a keeper: dest_count 0, no error)."""
+    copies = [Instance("10.1.1.1", 80).to_dict()]
+    ServiceSync.objects.filter(task=task).update(
+        leases=copies, leases_changed_at=timezone.now() - since, dest_count=0, last_error=""
+    )
+
+
+def test_the_scan_for_missed_events_waits_while_first_copies_await_their_hold(
+    task, monkeypatch, listings
+):
+    synced_once(task)
+    started_watch(task, monkeypatch)
+    awaiting_first_holds(task)
+    before = listings["n"]
+    assert jobs.scan_task(task.pk) == []
+    assert listings["n"] == before, "no listing while the keeper holds"
+    assert SyncTask.objects.get(pk=task.pk).events_missed, "still asked for"
+    ServiceSync.objects.filter(task=task).update(dest_count=1)  # the keeper held them
+    assert len(jobs.scan_task(task.pk)) == len(SERVICES)
+    assert listings["n"] > before
+    assert not SyncTask.objects.get(pk=task.pk).events_missed
+
+
+def test_copies_awaiting_a_hold_for_long_no_longer_hold_the_scan_back(task, monkeypatch, listings):
+    synced_once(task)
+    started_watch(task, monkeypatch)
+    awaiting_first_holds(task, since=coalesce.HOLDS_AWAITED_FOR + datetime.timedelta(seconds=1))
+    before = listings["n"]
+    assert len(jobs.scan_task(task.pk)) == len(SERVICES)
+    assert listings["n"] > before
+
+
+def test_any_listing_waits_while_copies_await_their_first_hold(task, listings):
+    synced_once(task)
+    coalesce.want_full_scan([task.pk])  # a refresh or a resync: due, and kept for later
+    awaiting_first_holds(task)
+    before = listings["n"]
+    jobs.scan_task(task.pk)
+    assert listings["n"] == before
+    assert SyncTask.objects.get(pk=task.pk).full_scan_due
+
+
+def test_a_new_feed_waits_while_its_tasks_first_sync_is_on(task, monkeypatch):
+    """Arming its watches would compete with the first copies' holds for the same CPU."""
+    monkeypatch.setattr(MemoryRegistry, "feed_alive", lambda self: True)
+    way = (task.pk, False)
+    coalesce.claim_scans([task.pk])  # applied: its first scan is queued
+    feeds = Feeds(send_task=lambda *args, **kwargs: None)
+    try:
+        feeds.step()
+        assert way not in feeds.watches, "the first scan is queued"
+        synced_once(task)
+        awaiting_first_holds(task)
+        feeds.step()
+        assert way not in feeds.watches, "its copies await their hold"
+        ServiceSync.objects.filter(task=task).update(dest_count=1)  # held
+        feeds.step()
+        assert way in feeds.watches
+        assert SyncTask.objects.get(pk=task.pk).events_missed, "what changed meanwhile is found"
+    finally:
+        feeds.close()
+
+
+def test_a_feed_waits_for_a_first_sync_only_so_long(task, monkeypatch):
+    monkeypatch.setattr(feeds_module, "FEED_START_WAIT", 0.0)
+    coalesce.claim_scans([task.pk])
+    feeds = Feeds(send_task=lambda *args, **kwargs: None)
+    try:
+        feeds.step()
+        assert (task.pk, False) in feeds.watches
+    finally:
+        feeds.close()

@@ -47,6 +47,7 @@ def test_the_next_scan_of_a_copied_service_syncs_it_like_any_other(source):
     """Once recorded, the row is an ordinary one: a source change reaches it by a job."""
     task = held_task()
     jobs.scan_task(task.pk)
+    keeper().apply_changes()  # held: until then a scan lists nothing (coalesce.holds_awaited)
     row = ServiceSync.objects.get(service="s2")
     register("a", SERVICES[2], 300)
     assert row.pk in jobs.scan_task(task.pk)  # polled source: every row is synced again
@@ -95,6 +96,7 @@ def test_a_poll_queues_only_the_services_its_listing_read_changed(source):
     scan itself (its check time moves), not by a job that would skip it after a second read."""
     task = held_task()
     jobs.scan_task(task.pk)
+    keeper().apply_changes()
     before = dict(ServiceSync.objects.values_list("service", "last_success_at"))
     register("a", SERVICES[3], 999)
     queued = jobs.scan_task(task.pk)
@@ -103,3 +105,37 @@ def test_a_poll_queues_only_the_services_its_listing_read_changed(source):
     assert all(after[name] > before[name] for name in ("s0", "s1", "s2"))
     ServiceSync.objects.filter(service="s1").update(last_error="boom")  # failed: a job retries
     assert ServiceSync.objects.get(service="s1").pk in jobs.scan_task(task.pk)
+
+
+def test_new_services_are_copied_batch_by_batch_while_the_listing_goes_on(source, monkeypatch):
+    """The keeper can hold a batch's copies while the rest is read (ZooKeeper reads 1,000
+    interfaces at a time; the memory source one service at a time)."""
+    task = held_task()
+    recorded_as_heard = []
+    original = memory.MemoryRegistry.list_services_read
+
+    def observed(self, namespace, on_read=None):
+        def heard(batch):
+            recorded_as_heard.append(ServiceSync.objects.exclude(leases=[]).count())
+            on_read(batch)
+
+        return original(self, namespace, heard if on_read else None)
+
+    monkeypatch.setattr(memory.MemoryRegistry, "list_services_read", observed)
+    assert jobs.scan_task(task.pk) == []
+    assert recorded_as_heard == [0, 1, 2, 3], "each batch recorded before the next is read"
+    assert source.instance_reads == 0
+    assert ServiceSync.objects.exclude(source_digest="").count() == len(SERVICES)
+
+
+def test_a_destination_that_cannot_be_listed_is_asked_once_per_scan(source, monkeypatch):
+    task = held_task()
+    asked = []
+
+    def unlisted(self, namespace):
+        asked.append(namespace)
+        raise jobs.RegistryError("destination down")
+
+    monkeypatch.setattr(memory.HeldMemoryRegistry, "list_services", unlisted)
+    assert len(jobs.scan_task(task.pk)) == len(SERVICES)
+    assert len(asked) == 1, "not once per batch: each could wait for a timeout"
