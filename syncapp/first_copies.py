@@ -43,6 +43,15 @@ RECORDED_FIELDS = (
 )
 
 
+def holds_by_connection(dest) -> bool:
+    """False too where the destination cannot tell (unreachable: Nacos picks gRPC or HTTP
+    at its first connection): the scan goes on, and its jobs report the destination."""
+    try:
+        return dest.holds_by_connection
+    except RegistryError:
+        return False
+
+
 class AsRead:
     """`on_read` for a scan's listing (Registry.list_services_read): rows for the services
     of each batch that the task does not know yet, and their first copies (copy_new_rows).
@@ -138,7 +147,7 @@ def copy_new_rows(
     `fields_of(row, result)`: what a job's success writes on its row (jobs.success_fields;
     None: delete it). `listed(namespaces)`: the destination's services there (a
     DestinationListing; default: listed now)."""
-    if not new or not dest.holds_by_connection:
+    if not new or not holds_by_connection(dest):
         return set()
     direction = way.direction
     targets = {row.pk: dest_service_key(_key(row), direction) for row in new}

@@ -140,7 +140,7 @@ def scan_way(way: Way, source, dest) -> list[int]:
     rows = ServiceSync.objects.filter(task=task, reverse=way.reverse)
     fields_of = partial(success_fields, keep_row=True)
     as_read = None  # new services are copied batch by batch as the listing reads them
-    if task.auto_scan and dest.holds_by_connection:
+    if task.auto_scan and first_copies.holds_by_connection(dest):
         as_read = first_copies.AsRead(way, dest, rows, fields_of)
     matching, read = list_matching_read(source, task.service_match_pattern, as_read)
     listed = [k for k in matching if dest.accepts(dest_service_key(k, direction))]

@@ -139,3 +139,17 @@ def test_a_destination_that_cannot_be_listed_is_asked_once_per_scan(source, monk
     monkeypatch.setattr(memory.HeldMemoryRegistry, "list_services", unlisted)
     assert len(jobs.scan_task(task.pk)) == len(SERVICES)
     assert len(asked) == 1, "not once per batch: each could wait for a timeout"
+
+
+def test_a_destination_that_cannot_say_how_it_holds_copies_leaves_new_services_to_jobs(
+    source, monkeypatch
+):
+    """Nacos picks gRPC or HTTP at its first connection: unreachable, it cannot tell."""
+    task = held_task()
+
+    def unreachable(self):
+        raise jobs.RegistryError("destination down")
+
+    monkeypatch.setattr(memory.HeldMemoryRegistry, "holds_by_connection", property(unreachable))
+    assert len(jobs.scan_task(task.pk)) == len(SERVICES)
+    assert not ServiceSync.objects.exclude(source_digest="").exists()
