@@ -25,7 +25,7 @@ from syncapp.ways import FEED_STAMP_COLUMN
 
 MARK_EXPIRES = datetime.timedelta(seconds=120)
 SCAN_LEASE = datetime.timedelta(seconds=300)  # longer than any scan; frees a dead scanner's task
-HOLDS_AWAITED_FOR = datetime.timedelta(seconds=30)  # see missed_scan_waits
+HOLDS_AWAITED_FOR = datetime.timedelta(seconds=30)  # see holds_awaited
 CHUNK = 500  # ids per statement (SQLite limits a statement's parameters)
 EVERY_ROW = Q()
 

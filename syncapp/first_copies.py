@@ -63,20 +63,24 @@ class AsRead:
         self.listed = DestinationListing(dest)
         self.copied: set[int] = set()
 
-    def __call__(self, batch: dict[ServiceKey, list[Instance]]) -> None:
+    def keys(self) -> set[tuple[str, str, str]]:
+        """The keys of the way's rows, read at the first batch (new ones added since)."""
         if self.known is None:
-            self.known = set(self.rows.values_list("namespace", "group", "service"))
-        direction = self.way.direction
+            self.known = known_keys(self.rows)
+        return self.known
+
+    def __call__(self, batch: dict[ServiceKey, list[Instance]]) -> None:
+        known, direction = self.keys(), self.way.direction
         fresh = [
             key
             for key in batch
-            if _ident(key) not in self.known and self.dest.accepts(dest_service_key(key, direction))
+            if _ident(key) not in known and self.dest.accepts(dest_service_key(key, direction))
         ]
         if not fresh:
             return
         for namespace in {dest_service_key(k, direction).namespace for k in fresh}:
             self.dest.ensure_namespace(namespace)
-        add_rows(self.way, fresh, self.known)
+        add_rows(self.way, fresh, known)
         new = [row for row in self._rows_of(fresh) if never_synced(row)]
         self.copied |= copy_new_rows(self.way, self.dest, new, batch, self.fields_of, self.listed)
 
@@ -109,6 +113,10 @@ class DestinationListing:
             self.failure = exc
             raise
         return {key for namespace in namespaces for key in self.services[namespace]}
+
+
+def known_keys(rows) -> set[tuple[str, str, str]]:
+    return set(rows.values_list("namespace", "group", "service"))
 
 
 def add_rows(way: Way, keys: list[ServiceKey], known: set[tuple[str, str, str]]) -> None:

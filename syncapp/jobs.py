@@ -148,8 +148,8 @@ def scan_way(way: Way, source, dest) -> list[int]:
     for namespace in {dest_service_key(k, direction).namespace for k in listed}:
         dest.ensure_namespace(namespace)
     if task.auto_scan:
-        known = as_read and as_read.known
-        first_copies.add_rows(way, listed, known if known is not None else known_keys(rows))
+        known = as_read.keys() if as_read else first_copies.known_keys(rows)
+        first_copies.add_rows(way, listed, known)
     present = set(listed)
     row_ids, finished, unchanged, new = [], [], [], []
     settled_before = timezone.now() - 2 * CHANGES_OVERLAP
@@ -192,10 +192,6 @@ def record_checked(row_ids: list[int]) -> None:
     for start in range(0, len(row_ids), coalesce.CHUNK):
         chunk = row_ids[start : start + coalesce.CHUNK]
         ServiceSync.objects.filter(pk__in=chunk).update(last_success_at=now)
-
-
-def known_keys(rows) -> set[tuple[str, str, str]]:
-    return set(rows.values_list("namespace", "group", "service"))
 
 
 def scan_soon(task_ids: list[int]) -> None:

@@ -211,19 +211,15 @@ def renew_leases(cluster_id: int) -> int:
     """Keep every registration of ours at one cluster, whoever owns it, as a keeper would,
     held copies counted on their rows (tests): a row whose first copies no keeper has
     counted yet holds its task's listings back (coalesce.holds_awaited)."""
-    cluster, beats = beats_by_cluster(leased_rows()).get(cluster_id, (None, []))
-    cluster = cluster or Cluster.objects.get(pk=cluster_id)
+    rows = leases_by_row(read_rows(leased_rows()))
+    here = {pk: row_beats for pk, (cluster, row_beats) in rows.items() if cluster.pk == cluster_id}
+    cluster = Cluster.objects.get(pk=cluster_id)
+    beats = [beat for row_beats in here.values() for beat in row_beats]
     failures = keep(cluster, beats, withdraw_others=True)
     if not failures and held_at(cluster) is not None:
-        count_held(cluster_id)
-    return failures
-
-
-def count_held(cluster_id: int) -> None:
-    """dest_count of each row copying into the cluster: its copies, all held there now."""
-    for pk, (cluster, row_beats) in leases_by_row(read_rows(leased_rows())).items():
-        if cluster.pk == cluster_id:
+        for pk, row_beats in here.items():  # the count the keeper writes (Keeper._write_held)
             ServiceSync.objects.filter(pk=pk).update(dest_count=len(row_beats))
+    return failures
 
 
 def leased_cluster_ids() -> set[int]:
