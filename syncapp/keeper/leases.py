@@ -161,7 +161,7 @@ def hold_all(
     ]
     if dest.pipelines_holds and items:
         return held_outcomes(dest, dest.hold_many(dict(items), force=True))
-    outcomes = run_all(lambda item: _hold(dest, *item), items)
+    outcomes = run_all(lambda item: _hold(dest, *item, force), items)
     return {service: error for (service, _), error in zip(items, outcomes, strict=True)}
 
 
@@ -188,9 +188,9 @@ def run_all(work, items) -> list:
         return list(pool.map(work, items))
 
 
-def _hold(dest, target: ServiceKey, copies: list[Instance]) -> Failed | None:
+def _hold(dest, target: ServiceKey, copies: list[Instance], force: bool) -> Failed | None:
     try:
-        dest.hold(target, copies)
+        dest.hold(target, copies, force)
         return None
     except RegistryError as exc:
         log.warning("holding %s at %s failed: %s", target, dest.config.name, exc)

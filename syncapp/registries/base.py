@@ -267,9 +267,11 @@ class Registry:
     def heartbeat(self, service: ServiceKey, instance: Instance) -> None:
         """Renew the lease of an instance we registered (re-registering it if gone)."""
 
-    def hold(self, service: ServiceKey, instances: list[Instance]) -> None:
+    def hold(self, service: ServiceKey, instances: list[Instance], force: bool = False) -> None:
         """Where `holds_by_connection`: make this adapter's connection hold exactly these
-        copies of the service (the whole set in one write; an empty list withdraws them)."""
+        copies of the service (the whole set in one write; an empty list withdraws them).
+        `force`: write the set even if this adapter believes it holds it already (a job found
+        copies missing at the destination, or a lost connection is back)."""
         raise NotImplementedError
 
     pipelines_holds = False  # hold_many sends many sets at once (else: hold, in threads)

@@ -155,7 +155,7 @@ class HeldMemoryRegistry(MemoryRegistry):
         super().__init__(config)
         self._held: dict[ServiceKey, list[Instance]] = {}
 
-    def hold(self, service: ServiceKey, instances: list[Instance]) -> None:
+    def hold(self, service: ServiceKey, instances: list[Instance], force: bool = False) -> None:
         self._check_writes()
         for instance in self._held.get(service, []):
             self.store.services.get(service, {}).pop(instance.key, None)

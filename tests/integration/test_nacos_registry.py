@@ -155,6 +155,38 @@ def test_a_broken_connection_is_reopened_and_its_copies_registered_again(address
         observer.close()
 
 
+def test_a_forced_hold_writes_again_copies_the_server_lost(nacos_alt):
+    """The connection cannot see its copies go (an operator deleted them, the server lost
+    them while our reconnect was pending): a forced hold writes the set though it believes
+    it holds it. The keeper forces the sets a job found missing, and those it retries."""
+    holder, observer = another(nacos_alt), another(nacos_alt)
+    service = ServiceKey("public", "DEFAULT_GROUP", unique("lost"))
+    copies = fifty()[:2]
+    try:
+        holder.hold(service, copies)
+        wait_until(lambda: len(observer.list_instances(service)) == 2, 10)
+        http = NacosHttp(ClusterConfig("operator", "NACOS", (nacos_alt,)))
+        for copy in copies:  # r-nacos's v1 API deletes any instance, whoever holds it
+            http.call(
+                "DELETE",
+                "/v1/ns/instance",
+                params={
+                    "serviceName": service.name,
+                    "ip": copy.ip,
+                    "port": copy.port,
+                    "ephemeral": "true",
+                    "namespaceId": "public",
+                    "groupName": "DEFAULT_GROUP",
+                },
+            )
+        wait_until(lambda: observer.list_instances(service) == [], 10)
+        holder.hold(service, copies, force=True)
+        wait_until(lambda: len(observer.list_instances(service)) == 2, 10)
+    finally:
+        holder.close()
+        observer.close()
+
+
 def many(prefix: str, count: int) -> dict[ServiceKey, list[Instance]]:
     """`count` services of 1-3 copies each (more services than writes in flight at once)."""
     tag = unique(prefix)

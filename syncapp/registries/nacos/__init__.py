@@ -166,8 +166,8 @@ class NacosRegistry(Registry):
     def deregister(self, service: ServiceKey, instance: Instance) -> None:
         self.naming().deregister(service, instance)
 
-    def hold(self, service: ServiceKey, instances: list[Instance]) -> None:
-        self.naming().hold(service, instances)
+    def hold(self, service: ServiceKey, instances: list[Instance], force: bool = False) -> None:
+        self.naming().hold(service, instances, force)
 
     @property
     def pipelines_holds(self) -> bool:

@@ -143,14 +143,15 @@ class GrpcNaming:
 
     # --- writes: this connection holds exactly a set per service -----------------------
 
-    def hold(self, service: ServiceKey, instances: list[Instance]) -> None:
-        """Make this connection hold exactly `instances` for the service."""
+    def hold(self, service: ServiceKey, instances: list[Instance], force: bool = False) -> None:
+        """Make this connection hold exactly `instances` for the service (`force`: write
+        them even if it holds them already: the server may have lost them)."""
         with self._stripe(service):
-            self._hold(service, {i.key: i for i in instances})
+            self._hold(service, {i.key: i for i in instances}, force)
 
-    def _hold(self, service: ServiceKey, want: dict) -> None:
+    def _hold(self, service: ServiceKey, want: dict, force: bool = False) -> None:
         before = self._held.get(service, {})
-        if want == before:
+        if want == before and not (force and want):
             return
         self._send(service, before, want)
         self._record_held(service, want)

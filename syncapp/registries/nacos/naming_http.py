@@ -67,7 +67,7 @@ class HttpNaming:
         del form["metadata"]  # not needed to delete, and kept out of the URL
         self.http.call("DELETE", "/v1/ns/instance", params=form)
 
-    def hold(self, service: ServiceKey, instances: list[Instance]) -> None:
+    def hold(self, service: ServiceKey, instances: list[Instance], force: bool = False) -> None:
         """v1 has no "this set" call: register each (a lease renewed by beats)."""
         for instance in instances:
             self.register(service, instance)
