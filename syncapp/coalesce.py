@@ -10,13 +10,16 @@ A mark older than MARK_EXPIRES counts as clear: its message or the worker that t
 and the next trigger queues the row again. That bounds what a crash costs, never the queue.
 
 Scans of one task never overlap: `scanning` is a lease the scan takes before listing (a second
-scan of the task meanwhile returns at once; the running one covers it).
+scan of the task meanwhile returns at once; the running one covers it). The scan renews it
+while it runs, so a scanner killed mid-scan frees its task within SCAN_LEASE.
 """
 
 import contextlib
 import datetime
+import threading
 from collections.abc import Callable
 
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -24,7 +27,11 @@ from syncapp.models import ServiceSync, SyncTask
 from syncapp.ways import FEED_STAMP_COLUMN
 
 MARK_EXPIRES = datetime.timedelta(seconds=120)
-SCAN_LEASE = datetime.timedelta(seconds=300)  # longer than any scan; frees a dead scanner's task
+# A scan's lease on its task, renewed every LEASE_RENEW_EVERY seconds while it runs. It was a
+# fixed 300 s: a worker killed during a first sync's scan (which now copies as it lists, ~10 s
+# at 10,000 services) left the task unscanned for five minutes.
+SCAN_LEASE = datetime.timedelta(seconds=20)
+LEASE_RENEW_EVERY = 2.0
 HOLDS_AWAITED_FOR = datetime.timedelta(seconds=30)  # see holds_awaited
 CHUNK = 500  # ids per statement (SQLite limits a statement's parameters)
 EVERY_ROW = Q()
@@ -93,14 +100,33 @@ def scan_started(task_id: int) -> None:
 
 
 @contextlib.contextmanager
-def scanning(task_id: int):
-    """Yields True if this scan of the task may run (no other one is running)."""
-    mine = bool(_claim(SyncTask.objects, [task_id], "scanning_since", SCAN_LEASE))
+def scanning(
+    task_id: int, lease: datetime.timedelta = SCAN_LEASE, renew_every: float = LEASE_RENEW_EVERY
+):
+    """Yields True if this scan of the task may run (no other one holds a live lease); the
+    lease is renewed every `renew_every` seconds until the scan ends."""
+    if not _claim(SyncTask.objects, [task_id], "scanning_since", lease):
+        yield False
+        return
+    done = threading.Event()
+    renewer = threading.Thread(
+        target=_renew_scan_lease, args=(task_id, done, renew_every), daemon=True
+    )
+    renewer.start()
     try:
-        yield mine
+        yield True
     finally:
-        if mine:
-            SyncTask.objects.filter(pk=task_id).update(scanning_since=None)
+        done.set()
+        renewer.join()  # before the release: a late renewal would take the task again
+        SyncTask.objects.filter(pk=task_id).update(scanning_since=None)
+
+
+def _renew_scan_lease(task_id: int, done: threading.Event, every: float) -> None:
+    try:
+        while not done.wait(every):
+            SyncTask.objects.filter(pk=task_id).update(scanning_since=timezone.now())
+    finally:
+        connection.close()  # this thread's own database connection
 
 
 def forget_digests(task_ids: list[int]) -> None:
@@ -175,7 +201,8 @@ def holds_awaited(task_id: int) -> bool:
 def first_sync_on(task_id: int) -> bool:
     """The task's first scan is queued or running, or copies it recorded await their hold."""
     first = SyncTask.objects.filter(pk=task_id, last_scan_at__isnull=True)
-    on = Q(scan_queued_at__isnull=False) | Q(scanning_since__isnull=False)
+    live = timezone.now() - SCAN_LEASE  # a dead scanner's lease is no first sync
+    on = Q(scan_queued_at__isnull=False) | Q(scanning_since__gte=live)
     return first.filter(on).exists() or holds_awaited(task_id)
 
 

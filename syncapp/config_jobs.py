@@ -1,14 +1,10 @@
 """The domain side of configuration tasks (type Config): mirror a ZooKeeper subtree one way,
 or keep Nacos configs in step one or both ways (syncapp/config_sync.py)."""
 
-import contextlib
 import datetime
 import logging
-import threading
 
 from celery import current_app
-from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 
 from syncapp import coalesce, config_sync
@@ -67,38 +63,15 @@ def apply_configs(dest, changes) -> list[str]:
 AGAIN_AFTER = 1.0  # seconds before a pass that found another one running is tried again
 
 
-# A Config pass holds its task's `scanning_since` as a short lease it renews while it runs, so
-# a node killed mid-pass frees its task within seconds (a service scan's lease is 300 s).
+# A Config pass holds its task's `scanning_since` as a short lease it renews while it runs
+# (coalesce.scanning), so a node killed mid-pass frees its task within seconds.
 PASS_LEASE = datetime.timedelta(seconds=6)
 RENEW_EVERY = 2.0
 
 
-@contextlib.contextmanager
 def pass_lease(task_id: int):
     """Yields True if this pass may run (no live pass of the task elsewhere)."""
-    now = timezone.now()
-    free = Q(scanning_since__isnull=True) | Q(scanning_since__lt=now - PASS_LEASE)
-    mine = bool(SyncTask.objects.filter(pk=task_id).filter(free).update(scanning_since=now))
-    if not mine:
-        yield False
-        return
-    done = threading.Event()
-    renewer = threading.Thread(target=_renew, args=(task_id, done), daemon=True)
-    renewer.start()
-    try:
-        yield True
-    finally:
-        done.set()
-        renewer.join()
-        SyncTask.objects.filter(pk=task_id).update(scanning_since=None)
-
-
-def _renew(task_id: int, done: threading.Event) -> None:
-    try:
-        while not done.wait(RENEW_EVERY):
-            SyncTask.objects.filter(pk=task_id).update(scanning_since=timezone.now())
-    finally:
-        connection.close()  # this thread's own database connection
+    return coalesce.scanning(task_id, PASS_LEASE, RENEW_EVERY)
 
 
 def sync_config_items(task: SyncTask, source, dest, keys=None) -> None:

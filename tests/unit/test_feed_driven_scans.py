@@ -306,6 +306,20 @@ def test_a_new_feed_waits_while_its_tasks_first_sync_is_on(task, monkeypatch):
         feeds.close()
 
 
+def test_a_dead_first_scan_holds_no_feed_back(task, monkeypatch):
+    """A scanner killed during the first scan left its lease: once it lapses, the feed starts
+    (its missed-events listing finds what the dead scan never read)."""
+    monkeypatch.setattr(MemoryRegistry, "feed_alive", lambda self: True)
+    lapsed = timezone.now() - coalesce.SCAN_LEASE - datetime.timedelta(seconds=1)
+    SyncTask.objects.filter(pk=task.pk).update(scanning_since=lapsed)
+    feeds = Feeds(send_task=lambda *args, **kwargs: None)
+    try:
+        feeds.step()
+        assert (task.pk, False) in feeds.watches
+    finally:
+        feeds.close()
+
+
 def test_a_feed_waits_for_a_first_sync_only_so_long(task, monkeypatch):
     monkeypatch.setattr(feeds_module, "FEED_START_WAIT", 0.0)
     coalesce.claim_scans([task.pk])

@@ -1,6 +1,7 @@
 """Bounded work (issue 12): at most one waiting job per service and queue, one scan per task."""
 
 import datetime
+import time
 from io import StringIO
 
 import pytest
@@ -131,6 +132,32 @@ def test_a_mark_left_by_a_dead_process_expires(task, sent):
     SyncTask.objects.update(scanning_since=long_ago - coalesce.SCAN_LEASE)
     tasks.scan_task(task.pk)
     assert len(queued(sent)) == 6
+
+
+def test_a_scanner_dead_for_longer_than_its_lease_frees_its_task_within_seconds(task, sent):
+    """A worker killed mid-scan renews nothing: 20 s later its task is scanned again (the
+    lease was a fixed 300 s, and a kill during a first sync left the task unscanned so long)."""
+    dead_since = timezone.now() - datetime.timedelta(seconds=21)
+    SyncTask.objects.update(scanning_since=dead_since)
+    tasks.scan_task(task.pk)
+    assert len(queued(sent)) == 3
+
+
+@pytest.mark.django_db(transaction=True)  # the renewer writes on a connection of its own
+def test_a_running_scan_renews_its_lease_and_releases_it_at_the_end(task):
+    def lease():
+        return SyncTask.objects.get(pk=task.pk).scanning_since
+
+    with coalesce.scanning(task.pk, renew_every=0.05) as mine:
+        assert mine
+        taken = lease()
+        deadline = time.monotonic() + 10
+        while lease() == taken and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert lease() > taken, "renewed while the scan runs"
+        with coalesce.scanning(task.pk) as second:
+            assert not second, "a live lease keeps a second scan out"
+    assert lease() is None
 
 
 def test_a_refresh_forgets_digests_and_coalesces_with_waiting_scans(task, sent):
