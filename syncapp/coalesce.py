@@ -16,15 +16,18 @@ while it runs, so a scanner killed mid-scan frees its task within SCAN_LEASE.
 
 import contextlib
 import datetime
+import logging
 import threading
 from collections.abc import Callable
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import Q
 from django.utils import timezone
 
 from syncapp.models import ServiceSync, SyncTask
 from syncapp.ways import FEED_STAMP_COLUMN
+
+log = logging.getLogger(__name__)
 
 MARK_EXPIRES = datetime.timedelta(seconds=120)
 # A scan's lease on its task, renewed every LEASE_RENEW_EVERY seconds while it runs. It was a
@@ -122,9 +125,15 @@ def scanning(
 
 
 def _renew_scan_lease(task_id: int, done: threading.Event, every: float) -> None:
+    """One failed renewal (the database busy or restarting) is retried at the next tick: a
+    renewer that died with it let the lease lapse under a live scan."""
     try:
         while not done.wait(every):
-            SyncTask.objects.filter(pk=task_id).update(scanning_since=timezone.now())
+            try:
+                SyncTask.objects.filter(pk=task_id).update(scanning_since=timezone.now())
+            except DatabaseError as exc:
+                log.warning("cannot renew the scan lease of task %s: %s", task_id, exc)
+                connection.close()
     finally:
         connection.close()  # this thread's own database connection
 
