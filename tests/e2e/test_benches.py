@@ -171,7 +171,10 @@ def test_services_page():
         cells = [row[2], row[3], row[4]] if row[3] else [row[2]]
         numbers = [n for cell in cells for n in re.split(r" / ", cell)]
         assert all(NUMBER.fullmatch(n) for n in numbers), f"{row}:\n{out}"
-    assert "every read met its goal" in out, out
+    # A verdict, not a pass: the goals are the full-size bench's (10,000 rows, README). A
+    # process of its own starts Python and Django in ~0.8 s, and under CI's load that alone
+    # has passed the 1 s goal (a timing assertion, which the smoke run must not make).
+    assert re.search(r"^goals: (every read met its goal|MISSED: .+)$", out, re.M), out
 
 
 def test_scale(zookeeper, nacos, redis):
