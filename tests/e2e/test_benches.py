@@ -20,8 +20,9 @@ TIMEOUT = 240
 NUMBER = re.compile(r"-?\d+(\.\d+)?x?")
 
 
-def run_bench(name: str, *args: str) -> str:
-    """`python -m bench.NAME ARGS` from the repo root; its stdout, once it exited 0."""
+def run_bench(name: str, *args: str, exits: tuple[int, ...] = (0,)) -> str:
+    """`python -m bench.NAME ARGS` from the repo root; its stdout, once it exited with one of
+    `exits`."""
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", f"bench.{name}", *args],
@@ -32,7 +33,7 @@ def run_bench(name: str, *args: str) -> str:
     )
     elapsed = time.perf_counter() - started
     print(f"bench.{name} {' '.join(args)}: {elapsed:.1f} s")
-    assert done.returncode == 0, (
+    assert done.returncode in exits, (
         f"bench.{name} exited {done.returncode} after {elapsed:.1f} s\n"
         f"--- stdout\n{done.stdout}\n--- stderr\n{done.stderr[-6000:]}"
     )
@@ -144,7 +145,8 @@ def test_feed_latency(eureka, consul, consul_alt, nacos, nacos_alt):
 
 
 def test_services_page():
-    out = run_bench("services_page", "--services", "200", "--requests", "10")
+    # Exit 1: a goal missed (see the verdict below).
+    out = run_bench("services_page", "--services", "200", "--requests", "10", exits=(0, 1))
     header, rows = table(out, "what people read, 200 services in one task")
     assert header == [
         "read",
