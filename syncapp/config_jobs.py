@@ -65,13 +65,12 @@ AGAIN_AFTER = 1.0  # seconds before a pass that found another one running is tri
 
 # A Config pass holds its task's `scanning_since` as a short lease it renews while it runs
 # (coalesce.scanning), so a node killed mid-pass frees its task within seconds.
-PASS_LEASE = datetime.timedelta(seconds=6)
-RENEW_EVERY = 2.0
+PASS_LEASE = datetime.timedelta(seconds=6)  # renewed every coalesce.LEASE_RENEW_EVERY
 
 
 def pass_lease(task_id: int):
     """Yields True if this pass may run (no live pass of the task elsewhere)."""
-    return coalesce.scanning(task_id, PASS_LEASE, RENEW_EVERY)
+    return coalesce.scanning(task_id, PASS_LEASE)
 
 
 def sync_config_items(task: SyncTask, source, dest, keys=None) -> None:
